@@ -1,0 +1,86 @@
+"""One envelope for every error from every layer.
+
+drf-standardized-errors does the formatting; this module teaches it about
+domain errors (which may carry several problems, each with its own attr) and
+provides the Django-level handlers for responses that never reach DRF.
+"""
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from drf_standardized_errors import formatter, handler
+from drf_standardized_errors.types import CLIENT_ERROR, SERVER_ERROR, VALIDATION_ERROR, Error
+from rest_framework import exceptions, serializers
+
+from config.domain_errors import DomainError
+
+
+class DomainAPIException(exceptions.APIException):
+    def __init__(self, error: DomainError) -> None:
+        self.status_code = error.status
+        self.problems = error.problems
+        super().__init__(detail=str(error), code=error.code)
+
+
+class ExceptionHandler(handler.ExceptionHandler):
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DomainError):
+            return DomainAPIException(exc)
+        return super().convert_known_exceptions(exc)
+
+
+class ExceptionFormatter(formatter.ExceptionFormatter):
+    def get_error_type(self) -> Any:
+        if isinstance(self.exc, DomainAPIException) and self.exc.status_code == 400:
+            return VALIDATION_ERROR
+        return super().get_error_type()
+
+    def get_errors(self) -> list[Error]:
+        if isinstance(self.exc, DomainAPIException):
+            return [Error(code=p.code, detail=p.detail, attr=p.attr) for p in self.exc.problems]
+        return super().get_errors()
+
+
+def envelope(status: int, code: str, detail: str) -> JsonResponse:
+    kind = SERVER_ERROR if status >= 500 else CLIENT_ERROR
+    body = {"type": kind, "errors": [{"code": code, "detail": detail, "attr": None}]}
+    return JsonResponse(body, status=status)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return not request.path.startswith("/admin/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return envelope(404, "not_found", "Not found.")
+    return defaults.page_not_found(request, exception or Http404())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return envelope(500, "error", "A server error occurred.")
+    return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return envelope(400, "bad_request", "Bad request.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return envelope(403, "permission_denied", "You do not have permission to perform this action.")
+
+
+# --- Schema: the 409 error body ------------------------------------------------
+
+
+class Error409Serializer(serializers.Serializer):
+    code = serializers.CharField(help_text="e.g. insufficient_stock, invalid_transition")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse409Serializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=[(CLIENT_ERROR, CLIENT_ERROR)])
+    errors = Error409Serializer(many=True)

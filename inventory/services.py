@@ -1,0 +1,151 @@
+"""Writes of the catalog and the stock ledger.
+
+Every stock change in Stockroom, from an admin adjustment to an order, goes
+through :func:`stock_move`: it locks the products' rows in id order, applies
+the pure ledger rule, updates the stock and appends the movements.
+"""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from enum import Enum
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, IntegerField, Value, When
+
+from config.domain_errors import Problem
+from inventory import selectors
+from inventory.domain.ledger import StockChange, apply_changes
+from inventory.errors import ProductRejected
+from inventory.models import Product, StockMovement
+
+
+class Deletion(Enum):
+    DELETED = "deleted"
+    DEACTIVATED = "deactivated"
+
+
+def _sku_taken(sku: str, *, exclude_id: int | None = None) -> bool:
+    return Product.objects.filter(sku__iexact=sku).exclude(id=exclude_id).exists()
+
+
+def _sku_problem() -> ProductRejected:
+    return ProductRejected(Problem("unique", "A product with this sku already exists.", "sku"))
+
+
+@transaction.atomic
+def stock_move(
+    *,
+    changes: Sequence[StockChange],
+    reason: str,
+    created_by_id: int | None,
+    order_id: int | None = None,
+) -> list[StockMovement]:
+    """Apply signed stock changes to one or more products, all or nothing.
+
+    Locks every named product row (``SELECT … FOR UPDATE``, in id order so two
+    callers never deadlock), then runs one UPDATE and one bulk INSERT whatever
+    the number of changes. Raises ``InsufficientStock`` naming every short
+    change; the database's CHECK (stock >= 0) backs the rule up.
+    Joins the caller's transaction when there is one.
+    """
+    ids = sorted({c.product_id for c in changes})
+    balances = dict(Product.objects.select_for_update().filter(id__in=ids).order_by("id").values_list("id", "stock"))
+    missing = set(ids) - balances.keys()
+    if missing:
+        raise Product.DoesNotExist(f"products {sorted(missing)} do not exist")
+    applied = apply_changes(balances, changes)
+    net: dict[int, int] = {}
+    for a in applied:
+        net[a.product_id] = net.get(a.product_id, 0) + a.delta
+    Product.objects.filter(id__in=list(net)).update(
+        stock=F("stock")
+        + Case(*[When(id=pid, then=Value(d)) for pid, d in net.items()], default=Value(0), output_field=IntegerField())
+    )
+    return StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                product_id=a.product_id,
+                delta=a.delta,
+                reason=reason,
+                order_id=order_id,
+                balance_after=a.balance_after,
+                created_by_id=created_by_id,
+            )
+            for a in applied
+        ]
+    )
+
+
+@transaction.atomic
+def stock_adjust(*, product: Product, delta: int, reason: str, created_by_id: int | None) -> StockMovement:
+    """A staff adjustment of one product's stock (a delivery, a stock-take, …)."""
+    (movement,) = stock_move(
+        changes=[StockChange(product.id, delta, attr="delta")], reason=reason, created_by_id=created_by_id
+    )
+    product.refresh_from_db(fields=["stock", "updated_at"])
+    return movement
+
+
+@transaction.atomic
+def product_create(
+    *,
+    sku: str,
+    name: str,
+    price: Decimal,
+    description: str = "",
+    stock: int = 0,
+    is_active: bool = True,
+    created_by_id: int | None,
+) -> Product:
+    """Create a product; its initial stock is the first line of its ledger."""
+    if _sku_taken(sku):
+        raise _sku_problem()
+    try:
+        with transaction.atomic():
+            product = Product.objects.create(
+                sku=sku, name=name, description=description, price=price, is_active=is_active
+            )
+    except IntegrityError:
+        raise _sku_problem() from None
+    if stock:
+        stock_move(
+            changes=[StockChange(product.id, stock, attr="stock")], reason="initial stock", created_by_id=created_by_id
+        )
+        product.refresh_from_db(fields=["stock"])
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, **fields: object) -> Product:
+    """Change any of sku, name, description, price, is_active. Never stock."""
+    allowed = {"sku", "name", "description", "price", "is_active"}
+    if unknown := set(fields) - allowed:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    if "sku" in fields and _sku_taken(str(fields["sku"]), exclude_id=product.id):
+        raise _sku_problem()
+    for name, value in fields.items():
+        setattr(product, name, value)
+    try:
+        with transaction.atomic():
+            product.save(update_fields=[*fields, "updated_at"])
+    except IntegrityError:
+        raise _sku_problem() from None
+    return product
+
+
+@transaction.atomic
+def product_delete(*, product: Product) -> Deletion:
+    """Delete a product never ordered, with its ledger; deactivate one that any
+    order references, so order history stays whole.
+
+    Locks the product row, so an order placed at the same moment either sees
+    the product gone or is counted as a reference.
+    """
+    Product.objects.select_for_update().filter(id=product.id).exists()
+    if selectors.product_ever_ordered(product_id=product.id):
+        if product.is_active:
+            product.is_active = False
+            product.save(update_fields=["is_active", "updated_at"])
+        return Deletion.DEACTIVATED
+    product.delete()
+    return Deletion.DELETED

@@ -1,0 +1,88 @@
+"""Thin views over the catalog and the ledger."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.permissions import IsStaff
+from inventory import selectors, services
+from inventory.filters import ProductFilter
+from inventory.serializers import (
+    ProductCreateInputSerializer,
+    ProductSerializer,
+    ProductUpdateInputSerializer,
+    StockAdjustmentInputSerializer,
+    StockAdjustmentSerializer,
+    StockMovementSerializer,
+)
+
+
+def _is_staff(request: Request) -> bool:
+    return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+@extend_schema(tags=["products"])
+class ProductViewSet(viewsets.GenericViewSet):
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> Any:
+        return selectors.product_list(include_inactive=_is_staff(self.request))
+
+    def get_permissions(self) -> list[Any]:
+        if self.action in ("list", "retrieve"):
+            return [AllowAny()]
+        return [IsStaff()]
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(ProductSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(ProductSerializer(self.get_object()).data)
+
+    @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductSerializer})
+    def create(self, request: Request) -> Response:
+        data = ProductCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = services.product_create(**data.validated_data, created_by_id=request.user.id)
+        return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ProductUpdateInputSerializer, responses={200: ProductSerializer})
+    def update(self, request: Request, pk: str, partial: bool = False) -> Response:
+        product = self.get_object()
+        data = ProductUpdateInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        product = services.product_update(product=product, **data.validated_data)
+        return Response(ProductSerializer(product).data)
+
+    @extend_schema(request=ProductUpdateInputSerializer, responses={200: ProductSerializer})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.product_delete(product=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=StockAdjustmentInputSerializer, responses={201: StockAdjustmentSerializer})
+    @action(detail=True, methods=["post"], url_path="stock-adjustments")
+    def stock_adjustments(self, request: Request, pk: str) -> Response:
+        product = self.get_object()
+        data = StockAdjustmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        movement = services.stock_adjust(product=product, created_by_id=request.user.id, **data.validated_data)
+        body = StockAdjustmentSerializer({"product": product, "movement": movement}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: StockMovementSerializer(many=True)}, filters=False)
+    @action(detail=True, methods=["get"], url_path="stock-movements", filterset_class=None)
+    def stock_movements(self, request: Request, pk: str) -> Response:
+        page = self.paginate_queryset(selectors.movement_list(product=self.get_object()))
+        return self.get_paginated_response(StockMovementSerializer(page, many=True).data)

@@ -1,0 +1,88 @@
+"""Shared fixtures: API clients signed in as each kind of user, and factories."""
+
+import os
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.factories import UserFactory
+from users.models import User
+
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+requires_postgres = pytest.mark.skipif(
+    not ON_POSTGRES, reason="needs DATABASE_URL=postgres://… (row locks and real threads; SQLite cannot prove this)"
+)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    """With STOCKROOM_NO_SKIPS=1 (CI with services) a skipped test fails the run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("STOCKROOM_NO_SKIPS") == "1" and skipped:
+        terminalreporter.write_line(f"FAIL: {len(skipped)} test(s) skipped while STOCKROOM_NO_SKIPS=1", red=True)
+        for report in skipped:
+            terminalreporter.write_line(f"  skipped: {report.nodeid} {report.longrepr}")
+        config._stockroom_skips_failed = True
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    if os.environ.get("STOCKROOM_NO_SKIPS") == "1":
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter and reporter.stats.get("skipped"):
+            session.exitstatus = 1
+
+
+def bearer(client: APIClient, user: User) -> APIClient:
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def customer(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_customer(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db: None) -> User:
+    return UserFactory(is_staff=True)
+
+
+@pytest.fixture
+def superuser(db: None) -> User:
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], APIClient]:
+    return lambda user: bearer(APIClient(), user)
+
+
+@pytest.fixture
+def customer_api(customer: User) -> APIClient:
+    return bearer(APIClient(), customer)
+
+
+@pytest.fixture
+def other_api(other_customer: User) -> APIClient:
+    return bearer(APIClient(), other_customer)
+
+
+@pytest.fixture
+def staff_api(staff: User) -> APIClient:
+    return bearer(APIClient(), staff)
+
+
+@pytest.fixture
+def superuser_api(superuser: User) -> APIClient:
+    return bearer(APIClient(), superuser)

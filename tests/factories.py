@@ -1,0 +1,43 @@
+"""factory-boy factories. Products are made through the inventory service, so
+their initial stock is on the ledger like any real product's."""
+
+from decimal import Decimal
+from typing import Any
+
+import factory
+
+from inventory import services as inventory_services
+from inventory.models import Product
+from users.models import User
+
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    username = factory.Sequence(lambda n: f"user{n}")
+    full_name = factory.Faker("name")
+    password = factory.django.Password(DEFAULT_PASSWORD)
+
+
+def make_product(
+    *, sku: str | None = None, price: str | Decimal = "10.00", stock: int = 10, is_active: bool = True, **extra: Any
+) -> Product:
+    make_product.counter += 1  # type: ignore[attr-defined]
+    n = make_product.counter  # type: ignore[attr-defined]
+    return inventory_services.product_create(
+        sku=sku or f"SKU-{n:05d}",
+        name=extra.pop("name", f"Product {n}"),
+        price=Decimal(price),
+        stock=stock,
+        is_active=is_active,
+        created_by_id=None,
+        **extra,
+    )
+
+
+make_product.counter = 0  # type: ignore[attr-defined]

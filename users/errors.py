@@ -1,0 +1,5 @@
+from config.domain_errors import ValidationFailed
+
+
+class RegistrationRejected(ValidationFailed):
+    """Email or username taken, or a weak password."""
