@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_standardized_errors import formatter, handler
 from drf_standardized_errors.types import CLIENT_ERROR, SERVER_ERROR, VALIDATION_ERROR, Error
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions
 
 from config.domain_errors import DomainError
 
@@ -27,7 +27,21 @@ class ExceptionHandler(handler.ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DomainError):
             return DomainAPIException(exc)
+        if isinstance(exc, DetailDictMixin) and isinstance(exc, exceptions.APIException):
+            # simplejwt puts a dict ({"detail", "code", "messages"}) in its
+            # 401s, which would flatten into one error per key; keep one error.
+            return _plain_detail(exc)
         return super().convert_known_exceptions(exc)
+
+
+def _plain_detail(exc: exceptions.APIException) -> exceptions.APIException:
+    detail = exc.detail if isinstance(exc.detail, dict) else {}
+    plain = exceptions.AuthenticationFailed(
+        detail=str(detail.get("detail", exc.default_detail)), code=str(detail.get("code", exc.default_code))
+    )
+    plain.status_code = exc.status_code
+    plain.auth_header = getattr(exc, "auth_header", None)  # type: ignore[attr-defined]
+    return plain
 
 
 class ExceptionFormatter(formatter.ExceptionFormatter):
@@ -39,7 +53,16 @@ class ExceptionFormatter(formatter.ExceptionFormatter):
     def get_errors(self) -> list[Error]:
         if isinstance(self.exc, DomainAPIException):
             return [Error(code=p.code, detail=p.detail, attr=p.attr) for p in self.exc.problems]
-        return super().get_errors()
+        return [Error(e.code, e.detail, _object_attr(e.attr)) for e in super().get_errors()]
+
+
+def _object_attr(attr: str | None) -> str | None:
+    """An error about a whole object has the object's path as attr (null at the
+    top), never DRF's ``non_field_errors`` key."""
+    key = api_settings.NON_FIELD_ERRORS_KEY
+    if attr is None or attr == key:
+        return None
+    return attr.removesuffix(f".{key}")
 
 
 def envelope(status: int, code: str, detail: str) -> JsonResponse:
@@ -70,17 +93,3 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return envelope(403, "permission_denied", "You do not have permission to perform this action.")
-
-
-# --- Schema: the 409 error body ------------------------------------------------
-
-
-class Error409Serializer(serializers.Serializer):
-    code = serializers.CharField(help_text="e.g. insufficient_stock, invalid_transition")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse409Serializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=[(CLIENT_ERROR, CLIENT_ERROR)])
-    errors = Error409Serializer(many=True)

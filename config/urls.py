@@ -11,6 +11,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 api_v1 = [
     path("", include("users.urls")),
     path("", include("inventory.urls")),
+    path("", include("orders.urls")),
 ]
 
 urlpatterns = [

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.permissions import IsStaff
+from config.schema import ErrorResponse409Serializer
 from inventory import selectors, services
 from inventory.filters import ProductFilter
 from inventory.serializers import (
@@ -71,7 +72,10 @@ class ProductViewSet(viewsets.GenericViewSet):
         services.product_delete(product=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=StockAdjustmentInputSerializer, responses={201: StockAdjustmentSerializer})
+    @extend_schema(
+        request=StockAdjustmentInputSerializer,
+        responses={201: StockAdjustmentSerializer, 409: ErrorResponse409Serializer},
+    )
     @action(detail=True, methods=["post"], url_path="stock-adjustments")
     def stock_adjustments(self, request: Request, pk: str) -> Response:
         product = self.get_object()

@@ -1,0 +1,124 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from orders.domain.status import Status
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = Status.PENDING.value, "Pending"
+    PAID = Status.PAID.value, "Paid"
+    SHIPPED = Status.SHIPPED.value, "Shipped"
+    DELIVERED = Status.DELIVERED.value, "Delivered"
+    CANCELLED = Status.CANCELLED.value, "Cancelled"
+
+
+class Coupon(models.Model):
+    code = models.CharField(max_length=64)
+    percent_off = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    amount_off = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    # Uses by orders that are not cancelled; changed only by orders.services.
+    times_used = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(Lower("code"), name="orders_coupon_code_ci_unique"),
+            models.CheckConstraint(
+                condition=(Q(percent_off__isnull=False, amount_off__isnull=True, percent_off__gt=0, percent_off__lte=100))
+                | (Q(percent_off__isnull=True, amount_off__isnull=False, amount_off__gt=0)),
+                name="orders_coupon_exactly_one_discount",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(times_used__lte=F("max_uses")),
+                name="orders_coupon_uses_within_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True) | Q(valid_from__lt=F("valid_until")),
+                name="orders_coupon_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Order(models.Model):
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2)
+    discount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
+    # The code as it was when the order was placed: the order keeps it even if
+    # the coupon is later renamed or deleted.
+    coupon_code = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(condition=Q(discount__gte=0) & Q(discount__lte=F("subtotal")), name="orders_order_discount_within_subtotal"),
+            models.CheckConstraint(condition=Q(total=F("subtotal") - F("discount")), name="orders_order_total_is_subtotal_less_discount"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="order_customer_created_idx"),
+            models.Index(fields=["status", "-created_at", "-id"], name="order_status_created_idx"),
+            models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk}"
+
+
+class OrderLine(models.Model):
+    """A line keeps the sku, name and price of the moment of ordering."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ("order", "position")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="orders_line_position_unique"),
+            models.UniqueConstraint(fields=["order", "product"], name="orders_line_product_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+
+class IdempotencyKey(models.Model):
+    """A replayable first response to ``POST /orders/`` for one user and key.
+
+    The row is inserted in the same transaction as the order it answers for:
+    a twin request blocks on the UNIQUE index until the first commits (then
+    replays it) or rolls back (then the key is free again).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="orders_idempotency_user_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

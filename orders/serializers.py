@@ -1,0 +1,110 @@
+"""The HTTP contract of orders, coupons and reports: input and output, no logic."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.serializers import InputSerializer
+from orders.domain.placement import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY
+from orders.models import Coupon, Order, OrderLine, OrderStatus
+from users.serializers import UserBriefSerializer
+
+MAX_ID = 2**63 - 1
+COUPON_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z"
+
+
+class _CurrencyMixin(serializers.Serializer):
+    currency = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField())
+    def get_currency(self, obj: object) -> str:
+        return settings.CURRENCY
+
+
+# --- Orders ----------------------------------------------------------------------
+
+
+class OrderLineInputSerializer(InputSerializer):
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = serializers.IntegerField(min_value=MIN_QUANTITY, max_value=MAX_QUANTITY)
+
+
+class OrderCreateInputSerializer(InputSerializer):
+    lines = OrderLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    coupon = serializers.RegexField(COUPON_CODE, max_length=64, required=False, allow_null=True)
+
+
+class OrderLineSerializer(serializers.ModelSerializer[OrderLine]):
+    product_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = ("product_id", "sku", "name", "quantity", "unit_price", "line_total")
+        read_only_fields = fields
+
+
+class OrderSerializer(_CurrencyMixin, serializers.ModelSerializer[Order]):
+    customer = UserBriefSerializer(read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True)
+    coupon = serializers.CharField(source="coupon_code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = (
+            "id", "status", "customer", "lines", "subtotal", "discount", "total", "currency", "coupon",
+            "created_at", "updated_at",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
+class OrderTransitionInputSerializer(InputSerializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+
+
+# --- Coupons ---------------------------------------------------------------------
+
+
+class CouponSerializer(serializers.ModelSerializer[Coupon]):
+    class Meta:
+        model = Coupon
+        fields = (
+            "id", "code", "percent_off", "amount_off", "valid_from", "valid_until", "max_uses", "times_used",
+            "is_active",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
+class CouponInputSerializer(InputSerializer):
+    """Exactly one of ``percent_off`` (in (0, 100]) and ``amount_off`` (> 0)."""
+
+    code = serializers.RegexField(COUPON_CODE, max_length=64)
+    percent_off = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal(100), required=False,
+        allow_null=True,
+    )  # fmt: skip
+    amount_off = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True
+    )
+    valid_from = serializers.DateTimeField(required=False, allow_null=True)
+    valid_until = serializers.DateTimeField(required=False, allow_null=True)
+    max_uses = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False, allow_null=True)
+    is_active = serializers.BooleanField(required=False, default=True)
+
+
+class CouponUpdateInputSerializer(CouponInputSerializer):
+    is_active = serializers.BooleanField(required=False)
+
+
+# --- Reports ---------------------------------------------------------------------
+
+
+class TopCustomersQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+
+class TopCustomerSerializer(serializers.Serializer):
+    customer = UserBriefSerializer()
+    order_count = serializers.IntegerField()
+    total_spent = serializers.DecimalField(max_digits=16, decimal_places=2)
