@@ -12,6 +12,8 @@ from django.views import defaults
 from drf_standardized_errors import formatter, handler
 from drf_standardized_errors.types import CLIENT_ERROR, SERVER_ERROR, VALIDATION_ERROR, Error
 from rest_framework import exceptions
+from rest_framework.settings import api_settings
+from rest_framework_simplejwt.exceptions import DetailDictMixin
 
 from config.domain_errors import DomainError
 

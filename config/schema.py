@@ -42,7 +42,9 @@ class ConflictErrorSerializer(serializers.Serializer):
         help_text="insufficient_stock, invalid_transition, idempotency_key_reused or idempotency_key_in_use"
     )
     detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True, help_text="For insufficient_stock, the short line (lines.0.quantity).")
+    attr = serializers.CharField(
+        allow_null=True, help_text="For insufficient_stock, the short line (lines.0.quantity)."
+    )
 
 
 class ErrorResponse409Serializer(serializers.Serializer):

@@ -123,9 +123,7 @@ def order_place_idempotent(
     Returns the response and whether it is a replay. The key is claimed in
     this transaction, so it is stored only if the order is.
     """
-    claim = idempotency.idempotency_claim(
-        user=customer, key=key, fingerprint=idempotency.fingerprint(request_body)
-    )
+    claim = idempotency.idempotency_claim(user=customer, key=key, fingerprint=idempotency.fingerprint(request_body))
     if isinstance(claim, idempotency.StoredResponse):
         return claim, True
     order = order_place(customer=customer, draft=draft)
@@ -170,7 +168,7 @@ def order_cancel(*, order_id: int, actor: User) -> Order:
 COUPON_FIELDS = {"code", "percent_off", "amount_off", "valid_from", "valid_until", "max_uses", "is_active"}
 
 
-def _coupon_problems(coupon: Coupon) -> list[Problem]:
+def coupon_problems(coupon: Coupon) -> list[Problem]:
     problems = []
     if (coupon.percent_off is None) == (coupon.amount_off is None):
         problems.append(
@@ -193,7 +191,7 @@ def _coupon_problems(coupon: Coupon) -> list[Problem]:
 
 
 def _coupon_save(coupon: Coupon) -> Coupon:
-    if problems := _coupon_problems(coupon):
+    if problems := coupon_problems(coupon):
         raise OrderRejected(tuple(problems))
     try:
         with transaction.atomic():

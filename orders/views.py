@@ -69,7 +69,11 @@ class OrderViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(_render(self.get_object()))
 
-    @extend_schema(request=OrderCreateInputSerializer, responses={201: OrderSerializer, 409: ErrorResponse409Serializer}, parameters=[IDEMPOTENCY_KEY])
+    @extend_schema(
+        request=OrderCreateInputSerializer,
+        responses={201: OrderSerializer, 409: ErrorResponse409Serializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def create(self, request: Request) -> Response:
         data = OrderCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -96,7 +100,9 @@ class OrderViewSet(viewsets.GenericViewSet):
         services.order_cancel(order_id=order.id, actor=request.user)
         return Response(_render(self.get_object()))
 
-    @extend_schema(request=OrderTransitionInputSerializer, responses={200: OrderSerializer, 409: ErrorResponse409Serializer})
+    @extend_schema(
+        request=OrderTransitionInputSerializer, responses={200: OrderSerializer, 409: ErrorResponse409Serializer}
+    )
     @action(detail=True, methods=["post"], filterset_class=None)
     def transition(self, request: Request, pk: str) -> Response:
         order = self.get_object()
@@ -144,7 +150,9 @@ class CouponViewSet(
 class TopCustomersView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(parameters=[TopCustomersQuerySerializer], responses={200: TopCustomerSerializer(many=True)}, tags=["reports"])
+    @extend_schema(
+        parameters=[TopCustomersQuerySerializer], responses={200: TopCustomerSerializer(many=True)}, tags=["reports"]
+    )
     def get(self, request: Request) -> Response:
         query = TopCustomersQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -86,3 +86,15 @@ def staff_api(staff: User) -> APIClient:
 @pytest.fixture
 def superuser_api(superuser: User) -> APIClient:
     return bearer(APIClient(), superuser)
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks():  # type: ignore[no-untyped-def]
+    """Run Celery tasks in-process in every test, even when CELERY_BROKER_URL
+    points at a real broker; tests of the real worker opt out explicitly."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
