@@ -7,6 +7,7 @@ provides the Django-level handlers for responses that never reach DRF.
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_standardized_errors import formatter, handler
@@ -29,6 +30,9 @@ class ExceptionHandler(handler.ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DomainError):
             return DomainAPIException(exc)
+        if isinstance(exc, ObjectDoesNotExist):
+            # A row that vanished mid-request (deleted by someone else) is a 404, not a 500.
+            return exceptions.NotFound()
         if isinstance(exc, DetailDictMixin) and isinstance(exc, exceptions.APIException):
             # simplejwt puts a dict ({"detail", "code", "messages"}) in its
             # 401s, which would flatten into one error per key; keep one error.
@@ -89,9 +93,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return envelope(400, "bad_request", "Bad request.")
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return envelope(400, "bad_request", "Bad request.")
+    return defaults.bad_request(request, exception or SuspiciousOperation())
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return envelope(403, "permission_denied", "You do not have permission to perform this action.")
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return envelope(403, "permission_denied", "You do not have permission to perform this action.")
+    return defaults.permission_denied(request, exception or PermissionDenied())

@@ -42,7 +42,18 @@ class _StrictPageSize:
 
 
 class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
-    pass
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        # ?page=abc or ?page=0 is bad input (400 on page); a page past the
+        # end stays DRF's 404.
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and raw not in self.last_page_strings:
+            try:
+                number = int(raw)
+            except ValueError:
+                number = 0
+            if number < 1:
+                raise ValidationError({"page": ["Must be a positive integer."]}, code="invalid")
+        return super().get_page_number(request, paginator)
 
 
 class CursorPagination(_StrictPageSize, pagination.CursorPagination):

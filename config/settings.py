@@ -205,6 +205,7 @@ _broker = env.str("CELERY_BROKER_URL", default="")
 # Unset: tasks run in-process, eagerly; the in-memory transport is never used.
 CELERY_BROKER_URL = _broker or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not _broker
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="stockroom")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -219,6 +220,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 1.0,
     "socket_connect_timeout": 1.0,
     "confirm_publish": True,
+}
+
+# The email outbox (users.outbox): how often the dispatcher looks for due
+# emails, how long a published email may wait before it is published again,
+# and the retry policy on SMTP errors.
+OUTBOX_DISPATCH_SECONDS = env.float("OUTBOX_DISPATCH_SECONDS", default=5.0)
+OUTBOX_REDISPATCH_SECONDS = env.int("OUTBOX_REDISPATCH_SECONDS", default=30)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=5.0)
+OUTBOX_RETRY_CAP_SECONDS = env.float("OUTBOX_RETRY_CAP_SECONDS", default=600.0)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-dispatch": {"task": "users.tasks.outbox_dispatch_task", "schedule": OUTBOX_DISPATCH_SECONDS},
+    "purge-idempotency-keys": {"task": "orders.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
 }
 
 EMAIL_HOST = env.str("EMAIL_HOST", default="")

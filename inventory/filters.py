@@ -1,5 +1,8 @@
 """Product list filters: ``?search=``, ``?in_stock=``, price range, ordering."""
 
+from typing import Any
+
+from django import forms
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
@@ -13,12 +16,39 @@ ORDERINGS = {
 }
 
 
+class _StrictBooleanField(forms.NullBooleanField):
+    """``true``/``false`` (or ``1``/``0``); anything else is invalid, not
+    silently read as "no filter" as django-filter's widget would."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Must be true or false.", code="invalid")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = _StrictBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 class ProductFilter(filters.FilterSet):
     search = filters.CharFilter(method="filter_search", max_length=200, help_text="Part of the name or sku.")
-    in_stock = filters.BooleanFilter(method="filter_in_stock", help_text="true: only products with stock > 0.")
+    in_stock = StrictBooleanFilter(
+        method="filter_in_stock", help_text="true: only products with stock > 0; false: only those with none."
+    )
     min_price = filters.NumberFilter(field_name="price", lookup_expr="gte")
     max_price = filters.NumberFilter(field_name="price", lookup_expr="lte")
-    is_active = filters.BooleanFilter(help_text="Staff only: active or inactive products.")
+    is_active = StrictBooleanFilter(help_text="Staff only: active or inactive products.")
     ordering = filters.ChoiceFilter(method="filter_ordering", choices=[(k, k) for k in ORDERINGS], empty_label=None)
 
     class Meta:
@@ -28,9 +58,8 @@ class ProductFilter(filters.FilterSet):
     def filter_search(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
         return qs.filter(Q(name__icontains=value) | Q(sku__icontains=value)) if value else qs
 
-    def filter_in_stock(self, qs: QuerySet[Product], name: str, value: bool | None) -> QuerySet[Product]:
-        if value is None:
-            return qs
+    def filter_in_stock(self, qs: QuerySet[Product], name: str, value: bool) -> QuerySet[Product]:
+        # django-filter calls this only with a value: true or false.
         return qs.filter(stock__gt=0) if value else qs.filter(stock=0)
 
     def filter_ordering(self, qs: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:

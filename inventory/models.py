@@ -34,6 +34,22 @@ class Product(models.Model):
         return f"{self.sku} — {self.name}"
 
 
+class StockMovementQuerySet(models.QuerySet["StockMovement"]):
+    """Refuses bulk rewrites of the ledger. A product's ledger still goes with
+    it when a never-ordered product is deleted: the cascade deletes rows
+    directly, not through this queryset."""
+
+    def update(self, **kwargs: Any) -> int:
+        # Deleting a user comes through here to forget who made a movement
+        # (created_by is SET_NULL); the quantities themselves never change.
+        if kwargs and kwargs.keys() <= {"created_by", "created_by_id"} and all(v is None for v in kwargs.values()):
+            return super().update(**kwargs)
+        raise TypeError("The stock ledger is append-only: movements cannot be changed.")
+
+    def delete(self) -> NoReturn:
+        raise TypeError("The stock ledger is append-only: movements cannot be deleted.")
+
+
 class StockMovement(models.Model):
     """One line of the append-only stock ledger."""
 
@@ -48,6 +64,8 @@ class StockMovement(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StockMovementQuerySet.as_manager()
 
     class Meta:
         ordering = ("-created_at", "-id")

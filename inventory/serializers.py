@@ -12,6 +12,7 @@ from inventory.models import Product, StockMovement
 
 MAX_PRICE = Decimal("9999999999.99")
 MAX_STOCK_DELTA = 1_000_000
+SKU_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z"
 
 
 def _price_field(**kwargs: Any) -> serializers.DecimalField:
@@ -45,7 +46,7 @@ class ProductSerializer(serializers.ModelSerializer[Product]):
 
 
 class ProductCreateInputSerializer(InputSerializer):
-    sku = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z", max_length=64)
+    sku = serializers.RegexField(SKU_REGEX, max_length=64)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
     price = _price_field()
@@ -56,7 +57,7 @@ class ProductCreateInputSerializer(InputSerializer):
 class ProductUpdateInputSerializer(InputSerializer):
     """PUT needs sku, name and price; PATCH (partial) any of the fields."""
 
-    sku = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z", max_length=64)
+    sku = serializers.RegexField(SKU_REGEX, max_length=64)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     price = _price_field()

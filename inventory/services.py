@@ -11,6 +11,7 @@ from enum import Enum
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Value, When
+from django.utils import timezone
 
 from config.domain_errors import Problem
 from inventory import selectors
@@ -59,7 +60,9 @@ def stock_move(
         net[a.product_id] = net.get(a.product_id, 0) + a.delta
     Product.objects.filter(id__in=list(net)).update(
         stock=F("stock")
-        + Case(*[When(id=pid, then=Value(d)) for pid, d in net.items()], default=Value(0), output_field=IntegerField())
+        + Case(*[When(id=pid, then=Value(d)) for pid, d in net.items()], default=Value(0), output_field=IntegerField()),
+        # update() skips auto_now: a stock change is a change of the product.
+        updated_at=timezone.now(),
     )
     return StockMovement.objects.bulk_create(
         [
@@ -111,7 +114,7 @@ def product_create(
         stock_move(
             changes=[StockChange(product.id, stock, attr="stock")], reason="initial stock", created_by_id=created_by_id
         )
-        product.refresh_from_db(fields=["stock"])
+        product.refresh_from_db(fields=["stock", "updated_at"])
     return product
 
 

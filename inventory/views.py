@@ -36,6 +36,11 @@ class ProductViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> Any:
         return selectors.product_list(include_inactive=_is_staff(self.request))
 
+    def filter_queryset(self, queryset: Any) -> Any:
+        # The list's filters narrow the list; a detail URL names one product
+        # whatever its query string says (no 404 for ?in_stock=true).
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def get_permissions(self) -> list[Any]:
         if self.action in ("list", "retrieve"):
             return [AllowAny()]
@@ -86,7 +91,7 @@ class ProductViewSet(viewsets.GenericViewSet):
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: StockMovementSerializer(many=True)}, filters=False)
-    @action(detail=True, methods=["get"], url_path="stock-movements", filterset_class=None)
+    @action(detail=True, methods=["get"], url_path="stock-movements")
     def stock_movements(self, request: Request, pk: str) -> Response:
         page = self.paginate_queryset(selectors.movement_list(product=self.get_object()))
         return self.get_paginated_response(StockMovementSerializer(page, many=True).data)

@@ -31,7 +31,9 @@ class Coupon(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("code"), name="orders_coupon_code_ci_unique"),
             models.CheckConstraint(
-                condition=(Q(percent_off__isnull=False, amount_off__isnull=True, percent_off__gt=0, percent_off__lte=100))
+                condition=(
+                    Q(percent_off__isnull=False, amount_off__isnull=True, percent_off__gt=0, percent_off__lte=100)
+                )
                 | (Q(percent_off__isnull=True, amount_off__isnull=False, amount_off__gt=0)),
                 name="orders_coupon_exactly_one_discount",
             ),
@@ -58,15 +60,20 @@ class Order(models.Model):
     coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     # The code as it was when the order was placed: the order keeps it even if
     # the coupon is later renamed or deleted.
-    coupon_code = models.CharField(max_length=64, null=True, blank=True)
+    coupon_code = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 — null is "no coupon"
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
         constraints = [
-            models.CheckConstraint(condition=Q(discount__gte=0) & Q(discount__lte=F("subtotal")), name="orders_order_discount_within_subtotal"),
-            models.CheckConstraint(condition=Q(total=F("subtotal") - F("discount")), name="orders_order_total_is_subtotal_less_discount"),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0) & Q(discount__lte=F("subtotal")),
+                name="orders_order_discount_within_subtotal",
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("subtotal") - F("discount")), name="orders_order_total_is_subtotal_less_discount"
+            ),
         ]
         indexes = [
             models.Index(fields=["customer", "-created_at", "-id"], name="order_customer_created_idx"),

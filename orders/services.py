@@ -22,9 +22,9 @@ from orders import idempotency
 from orders.domain.placement import OrderDraft, ProductSnapshot, validate_order
 from orders.domain.pricing import CouponTerms, price_order
 from orders.domain.status import Status, check_transition
+from orders.emails import order_email_enqueue
 from orders.errors import OrderRejected
 from orders.models import Coupon, Order, OrderLine
-from orders.tasks import order_email_queue
 from users.models import User
 
 
@@ -110,7 +110,7 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
     # The caller renders the order next: hand it the lines just written
     # instead of reading them back.
     order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
-    order_email_queue(order_id=order.id, kind="confirmation")
+    order_email_enqueue(order=order, lines=lines, kind="confirmation")
     return order
 
 
@@ -133,34 +133,36 @@ def order_place_idempotent(
 
 
 @transaction.atomic
-def order_transition(*, order_id: int, target: Status, actor: User) -> Order:
+def order_transition(*, order_id: int, target: Status, actor: User, attr: str | None = "status") -> Order:
     """Move an order along the status machine.
 
     Locks the order row first, so two moves of one order are serialised.
     A move to cancelled gives the stock back through the ledger (movements
     carry the order id and the actor) and the coupon use back, in this
-    transaction, and queues the cancellation notice after commit.
+    transaction, and queues the cancellation notice after commit. A refused
+    move is reported on ``attr``: the input that asked for it, if any.
     """
-    order = Order.objects.select_for_update().get(id=order_id)
-    check_transition(Status(order.status), target)
+    order = Order.objects.select_for_update(of=("self",)).select_related("customer").get(id=order_id)
+    check_transition(Status(order.status), target, attr=attr)
     if target is Status.CANCELLED:
-        lines = list(order.lines.values_list("product_id", "quantity"))
+        lines = list(order.lines.all())
         stock_move(
-            changes=[StockChange(product_id, quantity) for product_id, quantity in lines],
+            changes=[StockChange(line.product_id, line.quantity) for line in lines],
             reason=f"order {order.id} cancelled",
             created_by_id=actor.id,
             order_id=order.id,
         )
         if order.coupon_id is not None:
             Coupon.objects.filter(id=order.coupon_id, times_used__gt=0).update(times_used=F("times_used") - 1)
-        order_email_queue(order_id=order.id, kind="cancellation")
+        order_email_enqueue(order=order, lines=lines, kind="cancellation")
     order.status = target.value
     order.save(update_fields=["status", "updated_at"])
     return order
 
 
 def order_cancel(*, order_id: int, actor: User) -> Order:
-    return order_transition(order_id=order_id, target=Status.CANCELLED, actor=actor)
+    # Cancel takes no input, so a refusal names no attr.
+    return order_transition(order_id=order_id, target=Status.CANCELLED, actor=actor, attr=None)
 
 
 # --- Coupons -------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Reads of users, already limited to what the caller may see."""
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Lower
 
-from users.models import User
+from users.models import User, normalize_email
 
 
 def user_list() -> QuerySet[User]:
@@ -11,8 +12,16 @@ def user_list() -> QuerySet[User]:
 
 
 def email_taken(email: str, *, exclude_id: int | None = None) -> bool:
-    return User.objects.filter(email__iexact=email).exclude(id=exclude_id).exists()
+    """Emails are stored normalised, so this is exactly the UNIQUE constraint's test."""
+    return User.objects.filter(email=normalize_email(email)).exclude(id=exclude_id).exists()
 
 
 def username_taken(username: str, *, exclude_id: int | None = None) -> bool:
-    return User.objects.filter(username__iexact=username).exclude(id=exclude_id).exists()
+    """The database's own LOWER(), as in the unique index: ``iexact`` compares
+    with UPPER(), which disagrees on letters such as ß and ẞ."""
+    return (
+        User.objects.alias(username_lower=Lower("username"))
+        .filter(username_lower=Lower(Value(username)))
+        .exclude(id=exclude_id)
+        .exists()
+    )

@@ -1,6 +1,9 @@
 """The HTTP contract of users and auth: input and output, no logic."""
 
+from typing import Any
+
 from rest_framework import serializers
+from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
 
 from config.serializers import InputSerializer
 from users.models import User
@@ -32,6 +35,24 @@ class RegisterInputSerializer(InputSerializer):
 class ProfileUpdateInputSerializer(InputSerializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150, required=False)
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class TokenObtainInputSerializer(InputSerializer):
+    email = serializers.CharField()
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+
+
+class TokenObtainPairVerbatimSerializer(TokenObtainPairSerializer):
+    """simplejwt's sign-in, taking the password exactly as it was registered:
+    simplejwt trims it, so a password with edge spaces could never sign in."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"] = PasswordField(trim_whitespace=False)
+
+
+class TokenRefreshInputSerializer(InputSerializer):
+    refresh = serializers.CharField()
 
 
 class LogoutInputSerializer(InputSerializer):

@@ -3,11 +3,15 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from config.domain_errors import Problem
 from users import selectors
+from users.emails import welcome_email_enqueue
 from users.errors import RegistrationRejected
 from users.models import User, normalize_email
 
@@ -45,9 +49,7 @@ def user_register(*, email: str, username: str, password: str, full_name: str = 
             tuple(_uniqueness_problems(email=email, username=username, exclude_id=None))
             or (Problem("unique", "A user with this email or username already exists.", "email"),)
         ) from None
-    from users.tasks import welcome_email_queue
-
-    welcome_email_queue(user_id=user.id)
+    welcome_email_enqueue(user=user)
     return user
 
 
@@ -79,14 +81,42 @@ def user_deactivate(*, user: User) -> User:
     return user
 
 
+@transaction.atomic
+def refresh_token_rotate(*, refresh: str) -> dict[str, str]:
+    """Trade a refresh token for a new access and refresh pair; the old one is
+    revoked, so it works once.
+
+    The blacklist row is the lock: its UNIQUE(token) lets only one of two
+    requests racing with the same token insert it; the other gets nothing.
+    Raises simplejwt's ``TokenError`` for a token that is malformed, expired,
+    used, revoked, or whose account is gone or inactive.
+    """
+    token = RefreshToken(refresh)  # checks signature, expiry, type and the blacklist
+    user = User.objects.filter(id=token.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is None or not user.is_active:
+        raise TokenError("No active account found for the given token.")
+    outstanding, _ = OutstandingToken.objects.get_or_create(
+        jti=token[jwt_settings.JTI_CLAIM],
+        defaults={
+            "user": user,
+            "token": refresh,
+            "created_at": token.current_time,
+            "expires_at": datetime_from_epoch(token["exp"]),
+        },
+    )
+    _, revoked_now = BlacklistedToken.objects.get_or_create(token=outstanding)
+    if not revoked_now:
+        raise TokenError("Token is blacklisted")
+    new = RefreshToken.for_user(user)
+    return {"access": str(new.access_token), "refresh": str(new)}
+
+
 def refresh_token_revoke(*, user: User, refresh: str) -> None:
     """Log out: revoke one refresh token of this user.
 
     Raises simplejwt's ``TokenError`` for a token that is malformed, expired,
     already revoked or not this user's.
     """
-    from rest_framework_simplejwt.exceptions import TokenError
-
     token = RefreshToken(refresh)
     if str(token.get("user_id")) != str(user.id):
         raise TokenError("Token is invalid or expired")

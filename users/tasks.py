@@ -1,28 +1,29 @@
-"""Background email for accounts."""
+"""Celery tasks of the email outbox: fetch by id, call the service."""
+
+import logging
 
 from celery import shared_task
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 
-from config.background import enqueue_on_commit
-from users.models import User
+from users.outbox import outbox_deliver, outbox_due
 
-
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
-def welcome_email_send(user_id: int) -> None:
-    user = User.objects.filter(id=user_id).first()
-    if user is None:
-        return
-    context = {"user": user}
-    message = EmailMultiAlternatives(
-        subject="Welcome to Stockroom",
-        body=render_to_string("users/welcome.txt", context),
-        to=[user.email],
-    )
-    message.attach_alternative(render_to_string("users/welcome.html", context), "text/html")
-    message.send()
+logger = logging.getLogger(__name__)
 
 
-def welcome_email_queue(*, user_id: int) -> None:
-    """Send the welcome email once the caller's transaction commits."""
-    enqueue_on_commit(welcome_email_send, user_id)
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_deliver_task(email_id: int) -> str:
+    """Deliver one outbox email. Safe to run twice: the second run finds it sent."""
+    return outbox_deliver(email_id=email_id).value
+
+
+@shared_task(ignore_result=True)
+def outbox_dispatch_task() -> int:
+    """Publish every outbox email whose next attempt is due (Celery beat, every
+    ``OUTBOX_DISPATCH_SECONDS``)."""
+    ids = outbox_due()
+    for email_id in ids:
+        try:
+            outbox_deliver_task.apply_async((email_id,), retry=False)
+        except Exception:  # the broker went away mid-way: the rows are due again later
+            logger.exception("could not publish outbox email %s", email_id)
+            break
+    return len(ids)

@@ -2,18 +2,16 @@
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_serializers import ErrorResponse401Serializer
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 
 from config.permissions import IsStaff, IsSuperuser
 from users import selectors, services
@@ -21,7 +19,10 @@ from users.serializers import (
     LogoutInputSerializer,
     ProfileUpdateInputSerializer,
     RegisterInputSerializer,
+    TokenObtainInputSerializer,
+    TokenObtainPairVerbatimSerializer,
     TokenPairSerializer,
+    TokenRefreshInputSerializer,
     UserSerializer,
 )
 
@@ -38,25 +39,38 @@ class RegisterView(APIView):
 
 
 class TokenView(TokenObtainPairView):
-    @extend_schema(responses={200: TokenPairSerializer}, tags=["auth"])
+    """Sign in: trade an email and password for an access and a refresh token."""
+
+    serializer_class = TokenObtainPairVerbatimSerializer
+
+    @extend_schema(
+        request=TokenObtainInputSerializer,
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
+        tags=["auth"],
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        TokenObtainInputSerializer(data=request.data).is_valid(raise_exception=True)
         return super().post(request, *args, **kwargs)
 
 
-class _RotatingRefreshSerializer(TokenRefreshSerializer):
-    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+class TokenRefreshRotateView(TokenViewBase):
+    """Trade a refresh token for a new pair; the old refresh token stops working."""
+
+    serializer_class = TokenRefreshInputSerializer
+
+    @extend_schema(
+        request=TokenRefreshInputSerializer,
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
+        tags=["auth"],
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = TokenRefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         try:
-            return super().validate(attrs)
-        except get_user_model().DoesNotExist:
-            raise AuthenticationFailed("No active account found for the given token.", "no_active_account") from None
-
-
-class TokenRefreshRotateView(TokenRefreshView):
-    serializer_class = _RotatingRefreshSerializer
-
-    @extend_schema(responses={200: TokenPairSerializer}, tags=["auth"])
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().post(request, *args, **kwargs)
+            pair = services.refresh_token_rotate(refresh=data.validated_data["refresh"])
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        return Response(TokenPairSerializer(pair).data)
 
 
 class LogoutView(APIView):

@@ -68,8 +68,12 @@ def validate_order(draft: OrderDraft, catalog: Mapping[int, ProductSnapshot]) ->
         raise OrderRejected(tuple(problems))
 
     merged: dict[int, tuple[int, int]] = {}  # product id → (first index, total quantity)
+    # Products with a line whose own quantity is already reported: their merged
+    # total would only repeat that problem.
+    reported: set[int] = set()
     for index, line in enumerate(draft.lines):
         if not MIN_QUANTITY <= line.quantity <= MAX_QUANTITY:
+            reported.add(line.product_id)
             problems.append(
                 Problem(
                     "out_of_range",
@@ -84,11 +88,10 @@ def validate_order(draft: OrderDraft, catalog: Mapping[int, ProductSnapshot]) ->
             problems.append(Problem("inactive", "This product is no longer sold.", f"lines.{index}.product_id"))
         first, total = merged.get(line.product_id, (index, 0))
         merged[line.product_id] = (first, total + line.quantity)
-    if problems:
-        raise OrderRejected(tuple(problems))
 
+    # Checked in the same pass, so every problem is reported at once.
     for product_id, (first, total) in merged.items():
-        if total > MAX_QUANTITY:
+        if product_id not in reported and total > MAX_QUANTITY:
             problems.append(
                 Problem(
                     "out_of_range",

@@ -1,0 +1,112 @@
+"""The admin for accounts: the email is the login, and the password hash is
+never shown — only a link to the form that sets a new password.
+
+Accounts are deactivated, never deleted, so order history stays whole; the
+action calls the same service as ``DELETE /api/v1/users/{id}/``.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from users import selectors, services
+from users.models import User, normalize_email
+
+
+class _UniqueEmailAndUsernameMixin:
+    """Emails are stored lower-cased and usernames are unique whatever their
+    case: say so on the field instead of failing on the database constraint."""
+
+    instance: User
+    cleaned_data: dict[str, Any]
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if selectors.email_taken(email, exclude_id=self.instance.pk):
+            raise forms.ValidationError("A user with this email already exists.", code="unique")
+        return email
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if selectors.username_taken(username, exclude_id=self.instance.pk):
+            raise forms.ValidationError("A user with this username already exists.", code="unique")
+        return username
+
+
+class UserCreationForm(_UniqueEmailAndUsernameMixin, AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "username", "full_name")
+
+
+class UserChangeForm(_UniqueEmailAndUsernameMixin, forms.ModelForm):
+    # No password field at all: the hash stays out of the page.
+    class Meta:
+        model = User
+        fields = (
+            "email",
+            "username",
+            "full_name",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "groups",
+            "user_permissions",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        permissions = self.fields.get("user_permissions")
+        if isinstance(permissions, forms.ModelMultipleChoiceField) and permissions.queryset is not None:
+            permissions.queryset = permissions.queryset.select_related("content_type")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ("email", "username", "full_name", "is_staff", "is_active", "date_joined")
+    list_filter = ("is_staff", "is_active", "is_superuser")
+    search_fields = ("email", "username", "full_name")
+    ordering = ("id",)
+    readonly_fields = ("password_change", "last_login", "date_joined")
+    actions = ("deactivate",)
+    fieldsets = (
+        (None, {"fields": ("email", "username", "full_name", "password_change")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "username", "full_name", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+
+    @admin.display(description="Password")
+    def password_change(self, obj: User) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse(f"{self.admin_site.name}:auth_user_password_change", args=[obj.pk])
+        return format_html('Passwords are not shown. <a href="{}">Set a new password</a>.', url)
+
+    @admin.action(description="Deactivate selected users (they can no longer sign in; orders are kept)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        count = 0
+        for user in queryset.filter(is_active=True):
+            services.user_deactivate(user=user)
+            count += 1
+        self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False

@@ -1,0 +1,13 @@
+"""When to try a failed email again: exponential backoff with full jitter. Pure."""
+
+from random import Random
+
+
+def retry_delay(attempt: int, *, base: float, cap: float, rng: Random) -> float:
+    """Seconds to wait after the ``attempt``-th failure (1-based): a random
+    value in [base, min(cap, base × 2^(attempt-1))], so retries of many rows
+    spread out instead of arriving together."""
+    if attempt < 1:
+        raise ValueError("attempt is 1-based")
+    ceiling = min(cap, base * 2 ** (attempt - 1))
+    return rng.uniform(base, max(base, ceiling))
