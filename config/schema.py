@@ -10,7 +10,7 @@ only on the operations that declare it.
 from typing import Any
 
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
-from drf_standardized_errors.types import CLIENT_ERROR, VALIDATION_ERROR
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ValidationErrorEnum
 from rest_framework import serializers
 
 
@@ -23,7 +23,7 @@ class ValidationErrorSerializer(serializers.Serializer):
 
 
 class ValidationErrorResponseSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=[(VALIDATION_ERROR, VALIDATION_ERROR)])
+    type = serializers.ChoiceField(choices=ValidationErrorEnum.choices)
     errors = ValidationErrorSerializer(many=True)
 
 
@@ -48,5 +48,18 @@ class ConflictErrorSerializer(serializers.Serializer):
 
 
 class ErrorResponse409Serializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=[(CLIENT_ERROR, CLIENT_ERROR)])
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
     errors = ConflictErrorSerializer(many=True)
+
+
+class AuthenticationErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="not_authenticated, authentication_failed, token_not_valid, no_active_account, user_inactive, …"
+    )
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class AuthErrorResponseSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = AuthenticationErrorSerializer(many=True)

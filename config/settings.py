@@ -61,6 +61,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# The API's paths end in a slash as documented; a path without one is a 404 in
+# the error envelope, not a redirect that drops a POST body.
+APPEND_SLASH = False
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
@@ -169,6 +172,7 @@ DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_FORMATTER_CLASS": "config.errors_handler.ExceptionFormatter",
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "415", "429", "500"],
+    "ERROR_SCHEMAS": {"401": "config.schema.AuthErrorResponseSerializer"},
 }
 
 SPECTACULAR_SETTINGS = {

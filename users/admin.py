@@ -16,8 +16,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.background import enqueue_on_commit
 from users import selectors, services
-from users.models import User, normalize_email
+from users.models import OutboxEmail, User, normalize_email
+from users.outbox import outbox_retry_now
+from users.tasks import outbox_deliver_task
 
 
 class _UniqueEmailAndUsernameMixin:
@@ -109,4 +112,33 @@ class UserAdmin(DjangoUserAdmin):
         self.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(admin.ModelAdmin):
+    """The email outbox: what was sent, what is waiting, what failed and why."""
+
+    list_display = ("id", "kind", "to", "subject", "status", "attempts", "next_attempt_at", "created_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("to", "subject")
+    ordering = ("-created_at", "-id")
+    readonly_fields = (
+        "kind", "to", "subject", "status", "attempts", "last_error", "next_attempt_at", "created_at", "sent_at",
+        "body_text", "body_html",
+    )  # fmt: skip
+    actions = ("retry_now",)
+
+    @admin.action(description="Retry now (failed or pending emails; sent ones are left alone)")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxEmail]) -> None:
+        ids = list(queryset.values_list("id", flat=True))
+        count = outbox_retry_now(email_ids=ids)
+        for email_id in ids:
+            enqueue_on_commit(outbox_deliver_task, email_id)
+        self.message_user(request, f"{count} email(s) queued for delivery again.", messages.SUCCESS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboxEmail | None = None) -> bool:
         return False

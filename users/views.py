@@ -3,7 +3,6 @@
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from drf_standardized_errors.openapi_serializers import ErrorResponse401Serializer
 from rest_framework import mixins, status, viewsets
 from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -14,6 +13,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 
 from config.permissions import IsStaff, IsSuperuser
+from config.schema import AuthErrorResponseSerializer
 from users import selectors, services
 from users.serializers import (
     LogoutInputSerializer,
@@ -45,7 +45,7 @@ class TokenView(TokenObtainPairView):
 
     @extend_schema(
         request=TokenObtainInputSerializer,
-        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
+        responses={200: TokenPairSerializer, 401: AuthErrorResponseSerializer},
         tags=["auth"],
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -60,7 +60,7 @@ class TokenRefreshRotateView(TokenViewBase):
 
     @extend_schema(
         request=TokenRefreshInputSerializer,
-        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
+        responses={200: TokenPairSerializer, 401: AuthErrorResponseSerializer},
         tags=["auth"],
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -1,0 +1,67 @@
+"""The email outbox in the admin: staff see status, attempts and errors, and can retry."""
+
+import pytest
+from django.core import mail
+
+from tests.factories import UserFactory
+from users.models import OutboxEmail
+from users.outbox import Delivery, outbox_deliver, outbox_enqueue
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "/admin/users/outboxemail/"
+
+
+@pytest.fixture
+def admin_client(client):  # type: ignore[no-untyped-def]
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_the_outbox_list_shows_a_failed_email_with_its_error(admin_client, settings):
+    settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    email = outbox_enqueue(kind="welcome", to="lost@example.com", subject="Welcome", text="t")
+    assert outbox_deliver(email_id=email.id) is Delivery.FAILED
+    page = admin_client.get(CHANGELIST + "?status=failed")
+    assert page.status_code == 200
+    assert b"lost@example.com" in page.content
+    detail = admin_client.get(f"{CHANGELIST}{email.id}/change/")
+    assert b"SMTPConnectError" in detail.content
+
+
+def test_retry_now_delivers_a_failed_email(admin_client, settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    email = outbox_enqueue(kind="welcome", to="back@example.com", subject="Welcome back", text="t")
+    outbox_deliver(email_id=email.id)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        r = admin_client.post(CHANGELIST, {"action": "retry_now", "_selected_action": [email.id]}, follow=True)
+    assert r.status_code == 200
+    email.refresh_from_db()
+    assert email.status == "sent"
+    assert [m.subject for m in mail.outbox] == ["Welcome back"]
+
+
+def test_a_customer_cannot_see_the_outbox(client):
+    client.force_login(UserFactory())
+    r = client.get(CHANGELIST)
+    assert r.status_code == 302 and "/admin/login/" in r["Location"]
+
+
+def test_the_outbox_change_list_runs_the_same_queries_for_5_and_60_emails(admin_client, django_assert_num_queries):
+    def count() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client.get(CHANGELIST).status_code == 200
+        return len(ctx.captured_queries)
+
+    for n in range(5):
+        outbox_enqueue(kind="t", to=f"a{n}@example.com", subject="s", text="t")
+    few = count()
+    for n in range(55):
+        outbox_enqueue(kind="t", to=f"b{n}@example.com", subject="s", text="t")
+    assert OutboxEmail.objects.count() == 60
+    assert count() == few
