@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.ratelimit.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,6 +122,15 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Rate limits (config/ratelimit.py: GCRA, in Redis when REDIS_URL is set) ---
+RATE_LIMIT_AUTH = env.str("RATE_LIMIT_AUTH", default="20/min")  # per client IP, register + token
+RATE_LIMIT_ORDERS = env.str("RATE_LIMIT_ORDERS", default="60/min")  # per user, order creation
+RATE_LIMIT_ANON = env.str("RATE_LIMIT_ANON", default="600/min")  # per client IP, anonymous
+RATE_LIMIT_USER = env.str("RATE_LIMIT_USER", default="3000/min")  # per user, signed in
+# Proxies whose X-Forwarded-For we believe (addresses or CIDR ranges); empty:
+# the client is REMOTE_ADDR.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
 # --- Users and auth --------------------------------------------------------
 AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
@@ -157,6 +167,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.ratelimit.AnonThrottle", "config.ratelimit.UserThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,

@@ -13,11 +13,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
+from config import cache as read_cache
 from config.domain_errors import Problem
 from inventory import selectors
 from inventory.domain.ledger import StockChange, apply_changes
 from inventory.errors import ProductRejected
 from inventory.models import Product, StockMovement
+
+# The read cache's namespace for product pages: every write below marks it
+# changed, so no process serves a product page from before the write.
+CATALOG = "catalog"
+CATALOG_TTL = 300
 
 
 class Deletion(Enum):
@@ -64,6 +70,7 @@ def stock_move(
         # update() skips auto_now: a stock change is a change of the product.
         updated_at=timezone.now(),
     )
+    read_cache.changed(CATALOG)
     return StockMovement.objects.bulk_create(
         [
             StockMovement(
@@ -115,6 +122,7 @@ def product_create(
             changes=[StockChange(product.id, stock, attr="stock")], reason="initial stock", created_by_id=created_by_id
         )
         product.refresh_from_db(fields=["stock", "updated_at"])
+    read_cache.changed(CATALOG)
     return product
 
 
@@ -133,6 +141,7 @@ def product_update(*, product: Product, **fields: object) -> Product:
             product.save(update_fields=[*fields, "updated_at"])
     except IntegrityError:
         raise _sku_problem() from None
+    read_cache.changed(CATALOG)
     return product
 
 
@@ -149,6 +158,8 @@ def product_delete(*, product: Product) -> Deletion:
         if product.is_active:
             product.is_active = False
             product.save(update_fields=["is_active", "updated_at"])
+        read_cache.changed(CATALOG)
         return Deletion.DEACTIVATED
     product.delete()
+    read_cache.changed(CATALOG)
     return Deletion.DELETED

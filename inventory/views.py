@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config import cache as read_cache
 from config.permissions import IsStaff
 from config.schema import ErrorResponse409Serializer
 from inventory import selectors, services
@@ -21,6 +22,7 @@ from inventory.serializers import (
     StockAdjustmentSerializer,
     StockMovementSerializer,
 )
+from inventory.services import CATALOG, CATALOG_TTL
 
 
 def _is_staff(request: Request) -> bool:
@@ -46,12 +48,22 @@ class ProductViewSet(viewsets.GenericViewSet):
             return [AllowAny()]
         return [IsStaff()]
 
+    def _cache_parts(self, request: Request) -> tuple[str, bool, str]:
+        # Public and staff see different products; nothing here is per-user.
+        return (self.action, _is_staff(request), request.build_absolute_uri())
+
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(ProductSerializer(page, many=True).data)
+        def render() -> Any:
+            page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+            return self.get_paginated_response(ProductSerializer(page, many=True).data).data
+
+        return Response(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(ProductSerializer(self.get_object()).data)
+        def render() -> Any:
+            return ProductSerializer(self.get_object()).data
+
+        return Response(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
 
     @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductSerializer})
     def create(self, request: Request) -> Response:

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config import cache as read_cache
 from config.domain_errors import Problem
 from inventory.domain.ledger import StockChange
 from inventory.models import Product
@@ -26,6 +27,11 @@ from orders.emails import order_email_enqueue
 from orders.errors import OrderRejected
 from orders.models import Coupon, Order, OrderLine
 from users.models import User
+
+# The read cache's namespace for reports over orders (top customers):
+# placing or cancelling an order marks it changed.
+ORDERS = "orders"
+REPORT_TTL = 30
 
 
 def _lock_catalog(product_ids: list[int]) -> dict[int, ProductSnapshot]:
@@ -111,6 +117,7 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
     # instead of reading them back.
     order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     order_email_enqueue(order=order, lines=lines, kind="confirmation")
+    read_cache.changed(ORDERS)
     return order
 
 
@@ -155,6 +162,7 @@ def order_transition(*, order_id: int, target: Status, actor: User, attr: str | 
         if order.coupon_id is not None:
             Coupon.objects.filter(id=order.coupon_id, times_used__gt=0).update(times_used=F("times_used") - 1)
         order_email_enqueue(order=order, lines=lines, kind="cancellation")
+        read_cache.changed(ORDERS)
     order.status = target.value
     order.save(update_fields=["status", "updated_at"])
     return order

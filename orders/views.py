@@ -11,8 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import cache as read_cache
 from config.pagination import CursorPagination
 from config.permissions import IsStaff
+from config.ratelimit import OrderCreateThrottle
 from config.schema import ErrorResponse409Serializer
 from orders import selectors, services
 from orders.domain.placement import DraftLine, OrderDraft
@@ -63,6 +65,10 @@ class OrderViewSet(viewsets.GenericViewSet):
         if self.action != "list":
             return queryset
         return super().filter_queryset(queryset)
+
+    def get_throttles(self) -> list[Any]:
+        throttles = super().get_throttles()
+        return [*throttles, OrderCreateThrottle()] if self.action == "create" else throttles
 
     def get_permissions(self) -> list[Any]:
         if self.action == "transition":
@@ -163,5 +169,9 @@ class TopCustomersView(APIView):
     def get(self, request: Request) -> Response:
         query = TopCustomersQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows = selectors.top_customers(limit=query.validated_data["limit"])
-        return Response(TopCustomerSerializer(rows, many=True).data)
+        limit = query.validated_data["limit"]
+
+        def render() -> Any:
+            return TopCustomerSerializer(selectors.top_customers(limit=limit), many=True).data
+
+        return Response(read_cache.cached(services.ORDERS, ("top-customers", limit), services.REPORT_TTL, render))

@@ -98,3 +98,16 @@ def eager_tasks():  # type: ignore[no-untyped-def]
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache_and_limits():  # type: ignore[no-untyped-def]
+    """Each test starts with an empty cache and untouched rate limits (in Redis
+    too, when REDIS_URL is set), so no test spends another's budget."""
+    from django.core.cache import cache
+
+    from config import ratelimit
+
+    cache.clear()
+    ratelimit.store().clear()
+    yield

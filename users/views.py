@@ -13,6 +13,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 
 from config.permissions import IsStaff, IsSuperuser
+from config.ratelimit import AnonThrottle, AuthThrottle, UserThrottle
 from config.schema import AuthErrorResponseSerializer
 from users import selectors, services
 from users.serializers import (
@@ -26,8 +27,11 @@ from users.serializers import (
     UserSerializer,
 )
 
+AUTH_THROTTLES = [AuthThrottle, AnonThrottle, UserThrottle]
+
 
 class RegisterView(APIView):
+    throttle_classes = AUTH_THROTTLES
     permission_classes = [AllowAny]
 
     @extend_schema(request=RegisterInputSerializer, responses={201: UserSerializer}, tags=["auth"])
@@ -39,6 +43,7 @@ class RegisterView(APIView):
 
 
 class TokenView(TokenObtainPairView):
+    throttle_classes = AUTH_THROTTLES
     """Sign in: trade an email and password for an access and a refresh token."""
 
     serializer_class = TokenObtainPairVerbatimSerializer

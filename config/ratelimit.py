@@ -1,0 +1,308 @@
+"""Rate limits: GCRA (the generic cell rate algorithm), atomic in Redis.
+
+GCRA keeps one number per key — the *theoretical arrival time* (TAT) — and
+admits a request when it does not arrive more than one period ahead of it.
+It allows a burst of ``limit`` requests, then one every ``period / limit``
+seconds: a smooth sliding window with O(1) state. The arithmetic is the pure
+:func:`gcra`; Redis runs the same arithmetic in one Lua script (atomic across
+every process, clocked by Redis's own ``TIME``); without ``REDIS_URL`` a
+process-local store runs :func:`gcra` under a lock.
+
+If Redis does not answer, the limiter fails open: the request is served,
+and the failure is logged and counted.
+"""
+
+import ipaddress
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from config import cache as read_cache
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "rl"
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+
+
+# --- The pure rule ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    limit: int
+    period: float  # seconds
+
+    @property
+    def interval(self) -> float:
+        return self.period / self.limit
+
+
+def parse_rate(text: str) -> Rate:
+    """``"20/min"`` → Rate(20, 60). Units: s, min, h, day (and their long names)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*", text.lower())
+    if not match or match.group(3) not in _UNITS or int(match.group(1)) < 1:
+        raise ValueError(f"not a rate: {text!r} (expected e.g. 20/min)")
+    return Rate(int(match.group(1)), float(int(match.group(2) or 1) * _UNITS[match.group(3)]))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float  # seconds until the limit is fully available again
+    retry_after: float  # seconds until the next request would be allowed (0 if allowed)
+    tat: float  # the state to store (unchanged when refused)
+
+
+def gcra(tat: float | None, now: float, rate: Rate) -> Decision:
+    """Decide one request arriving at ``now`` given the stored ``tat`` (None
+    for a new key). Pure: the caller stores ``Decision.tat`` when allowed."""
+    current = max(tat if tat is not None else now, now)
+    new_tat = current + rate.interval
+    allow_at = new_tat - rate.period
+    if now < allow_at:
+        return Decision(False, rate.limit, 0, current - now, allow_at - now, current)
+    remaining = math.floor((rate.period - (new_tat - now)) / rate.interval + 1e-9)
+    return Decision(True, rate.limit, remaining, new_tat - now, 0.0, new_tat)
+
+
+# --- Stores ----------------------------------------------------------------------
+
+_GCRA_LUA = """
+local period = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = period / limit
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - period
+if now < allow_at then
+  return {0, 0, tostring(tat - now), tostring(allow_at - now)}
+end
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000))
+local remaining = math.floor((period - (new_tat - now)) / interval + 0.000000001)
+return {1, remaining, tostring(new_tat - now), '0'}
+"""
+
+
+class LocalStore:
+    """One process's limits (the embedded default): :func:`gcra` under a lock."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._tats: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str, rate: Rate) -> Decision:
+        with self._lock:
+            now = self.clock()
+            decision = gcra(self._tats.get(key), now, rate)
+            if decision.allowed:
+                self._tats[key] = decision.tat
+            if len(self._tats) > 100_000:  # forget keys that have fully recovered
+                self._tats = {k: v for k, v in self._tats.items() if v > now}
+            return decision
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tats.clear()
+
+
+class RedisStore:
+    """Limits shared by every process: one atomic Lua script per request."""
+
+    def __init__(self) -> None:
+        self._script: Any = None
+
+    def _client(self) -> Any:
+        from django_redis import get_redis_connection
+
+        return get_redis_connection("default")
+
+    def check(self, key: str, rate: Rate) -> Decision:
+        client = self._client()
+        if self._script is None:
+            self._script = client.register_script(_GCRA_LUA)
+        allowed, remaining, reset_after, retry_after = self._script(
+            keys=[f"stockroom:{KEY_PREFIX}:{key}"], args=[rate.period, rate.limit], client=client
+        )
+        return Decision(bool(allowed), rate.limit, int(remaining), float(reset_after), float(retry_after), 0.0)
+
+    def clear(self) -> None:
+        client = self._client()
+        for key in client.scan_iter(match=f"stockroom:{KEY_PREFIX}:*", count=1000):
+            client.delete(key)
+
+
+_local = LocalStore()
+_redis = RedisStore()
+failures = 0  # Redis errors the limiter has failed open on, in this process
+
+
+def store() -> LocalStore | RedisStore:
+    return _redis if settings.REDIS_URL else _local
+
+
+def limiter_check(key: str, rate: Rate) -> Decision | None:
+    """The decision for one request, or None when the store failed (fail open)."""
+    global failures
+    if settings.REDIS_URL and not read_cache.available():
+        failures += 1  # Redis failed moments ago: don't wait on it again yet
+        return None
+    try:
+        return store().check(key, rate)
+    except Exception as exc:  # Redis down, hung (socket timeout) or refusing
+        failures += 1
+        read_cache.mark_failed(exc)
+        logger.warning("rate limiter unavailable, serving the request unlimited: %s", exc)
+        return None
+
+
+# --- Client identity ---------------------------------------------------------------
+
+
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXIES)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: ``REMOTE_ADDR``, unless that is one of our
+    ``TRUSTED_PROXIES`` — then the nearest address in ``X-Forwarded-For``
+    that is not ours. A client cannot spoof its way around the limit."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    if not _trusted(remote):
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return remote
+    return remote
+
+
+# --- DRF throttles -----------------------------------------------------------------
+
+
+class _GcraThrottle(BaseThrottle):
+    """A DRF throttle backed by :func:`limiter_check`. Subclasses name the
+    scope, the setting holding the rate, and whose requests share a key."""
+
+    scope: str = ""
+    rate_setting: str = ""
+
+    def key(self, request: Request, view: Any) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        key = self.key(request, view)
+        if key is None:
+            return True
+        rate = parse_rate(getattr(settings, self.rate_setting))
+        decision = limiter_check(f"{self.scope}:{key}", rate)
+        if decision is None:
+            return True
+        self.decision = decision
+        _remember(request, decision)
+        return decision.allowed
+
+    def wait(self) -> float | None:
+        return math.ceil(self.decision.retry_after) if hasattr(self, "decision") else None
+
+
+class AnonThrottle(_GcraThrottle):
+    """Anonymous requests, per client IP (``RATE_LIMIT_ANON``)."""
+
+    scope, rate_setting = "anon", "RATE_LIMIT_ANON"
+
+    def key(self, request: Request, view: Any) -> str | None:
+        return None if request.user and request.user.is_authenticated else client_ip(request._request)
+
+
+class UserThrottle(_GcraThrottle):
+    """Signed-in requests, per user (``RATE_LIMIT_USER``)."""
+
+    scope, rate_setting = "user", "RATE_LIMIT_USER"
+
+    def key(self, request: Request, view: Any) -> str | None:
+        return str(request.user.pk) if request.user and request.user.is_authenticated else None
+
+
+class AuthThrottle(_GcraThrottle):
+    """Register and token together, per client IP (``RATE_LIMIT_AUTH``)."""
+
+    scope, rate_setting = "auth", "RATE_LIMIT_AUTH"
+
+    def key(self, request: Request, view: Any) -> str | None:
+        return client_ip(request._request)
+
+
+class OrderCreateThrottle(_GcraThrottle):
+    """Order creation, per user (``RATE_LIMIT_ORDERS``)."""
+
+    scope, rate_setting = "orders", "RATE_LIMIT_ORDERS"
+
+    def key(self, request: Request, view: Any) -> str | None:
+        if request.method != "POST" or not (request.user and request.user.is_authenticated):
+            return None
+        return str(request.user.pk)
+
+
+# --- Response headers --------------------------------------------------------------
+
+
+def _remember(request: Request, decision: Decision) -> None:
+    """Keep the tightest decision of this request for its response headers."""
+    django_request = request._request
+    previous: Decision | None = getattr(django_request, "ratelimit", None)
+    if previous is None or (decision.remaining, -decision.retry_after) < (previous.remaining, -previous.retry_after):
+        django_request.ratelimit = decision  # type: ignore[attr-defined]
+
+
+class RateLimitHeadersMiddleware:
+    """Adds ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (seconds until
+    the limit is fully available again) to every rate-limited response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        decision: Decision | None = getattr(request, "ratelimit", None)
+        if decision is not None:
+            response["X-RateLimit-Limit"] = str(decision.limit)
+            response["X-RateLimit-Remaining"] = str(decision.remaining)
+            response["X-RateLimit-Reset"] = str(math.ceil(decision.reset_after))
+            if not decision.allowed:
+                response["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
+        return response
