@@ -10,7 +10,9 @@ at once through every other.
 
 The cache is an optimisation, never a dependency: when it fails (Redis down
 or hung), the failure is logged and counted, the cache is skipped for a few
-seconds, and the answer comes from the database.
+seconds, and the answer comes from the database. A write made meanwhile is
+remembered: its namespace's version is bumped before this process uses the
+cache again.
 """
 
 import hashlib
@@ -22,6 +24,8 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
+from config import metrics
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -29,6 +33,10 @@ BACKOFF_SECONDS = 5.0  # after a failure, leave the cache alone this long
 
 stats = {"hits": 0, "misses": 0, "errors": 0}
 _down_until = 0.0
+# Namespaces changed while the cache could not be told: their versions are
+# bumped before this process uses the cache again, or entries cached before
+# the write would be served once the cache is back.
+_pending: set[str] = set()
 
 
 def available() -> bool:
@@ -38,6 +46,7 @@ def available() -> bool:
 def mark_failed(exc: Exception) -> None:
     global _down_until
     stats["errors"] += 1
+    metrics.CACHE_REQUESTS.labels("error").inc()
     _down_until = time.monotonic() + BACKOFF_SECONDS
     logger.warning("cache unavailable for %.0fs, answering from the database: %s", BACKOFF_SECONDS, exc)
 
@@ -57,16 +66,35 @@ def version(namespace: str) -> int:
     return int(current)
 
 
-def _bump(namespace: str) -> None:
-    if not available():
-        return
-    key = _version_key(namespace)
+def _incr_version(namespace: str) -> None:
     try:
+        cache.incr(_version_key(namespace))
+    except ValueError:  # no version yet: start one
+        version(namespace)
+
+
+def _usable() -> bool:
+    """No recent failure, and every bump missed during the last one made up."""
+    if not available():
+        return False
+    for namespace in list(_pending):
         try:
-            cache.incr(key)
-        except ValueError:  # no version yet: start one
-            version(namespace)
+            _incr_version(namespace)
+        except Exception as exc:
+            mark_failed(exc)
+            return False
+        _pending.discard(namespace)
+    return True
+
+
+def _bump(namespace: str) -> None:
+    if not _usable():
+        _pending.add(namespace)
+        return
+    try:
+        _incr_version(namespace)
     except Exception as exc:
+        _pending.add(namespace)
         mark_failed(exc)
 
 
@@ -79,7 +107,7 @@ def changed(namespace: str) -> None:
 def cached(namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Callable[[], T]) -> T:
     """``compute()``, through the cache. Exceptions of ``compute`` (404, 400…)
     propagate and nothing is cached."""
-    if not available():
+    if not _usable():
         return compute()
     try:
         digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
@@ -90,8 +118,10 @@ def cached(namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Cal
         return compute()
     if hit is not None:
         stats["hits"] += 1
+        metrics.CACHE_REQUESTS.labels("hit").inc()
         return hit  # type: ignore[no-any-return]
     stats["misses"] += 1
+    metrics.CACHE_REQUESTS.labels("miss").inc()
     value = compute()
     try:
         cache.set(key, value, timeout=ttl)

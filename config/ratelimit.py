@@ -3,7 +3,10 @@
 GCRA keeps one number per key — the *theoretical arrival time* (TAT) — and
 admits a request when it does not arrive more than one period ahead of it.
 It allows a burst of ``limit`` requests, then one every ``period / limit``
-seconds: a smooth sliding window with O(1) state. The arithmetic is the pure
+seconds, with O(1) state. It is not a strict sliding window: a client that
+spends its burst and then keeps to the steady pace gets up to
+``2 × limit − 1`` requests into one period; over longer spans the rate tends
+to ``limit / period``. The arithmetic is the pure
 :func:`gcra`; Redis runs the same arithmetic in one Lua script (atomic across
 every process, clocked by Redis's own ``TIME``); without ``REDIS_URL`` a
 process-local store runs :func:`gcra` under a lock.
@@ -28,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from config import cache as read_cache
+from config import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -49,22 +53,44 @@ _UNITS = {
 # --- The pure rule ---------------------------------------------------------------
 
 
+MICROS = 1_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class Rate:
     limit: int
     period: float  # seconds
 
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.period_us < self.limit:
+            raise ValueError(f"a rate needs a limit >= 1 and at most one request per microsecond: {self}")
+
+    @property
+    def period_us(self) -> int:
+        return round(self.period * MICROS)
+
+    @property
+    def interval_us(self) -> int:
+        """Whole microseconds between requests once the burst is spent.
+        Integers keep the arithmetic exact: in floats, at today's epoch
+        (~1.7e9 s), the last request of a burst was refused by rounding."""
+        return self.period_us // self.limit
+
     @property
     def interval(self) -> float:
-        return self.period / self.limit
+        return self.interval_us / MICROS
 
 
 def parse_rate(text: str) -> Rate:
-    """``"20/min"`` → Rate(20, 60). Units: s, min, h, day (and their long names)."""
+    """``"20/min"`` → Rate(20, 60); ``"5/10s"`` → Rate(5, 10). Units: s, min, h,
+    day (and their long names)."""
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*", text.lower())
-    if not match or match.group(3) not in _UNITS or int(match.group(1)) < 1:
-        raise ValueError(f"not a rate: {text!r} (expected e.g. 20/min)")
-    return Rate(int(match.group(1)), float(int(match.group(2) or 1) * _UNITS[match.group(3)]))
+    if match and match.group(3) in _UNITS:
+        try:
+            return Rate(int(match.group(1)), float(int(match.group(2) or 1) * _UNITS[match.group(3)]))
+        except ValueError:
+            pass
+    raise ValueError(f"not a rate: {text!r} (expected e.g. 20/min)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,39 +100,48 @@ class Decision:
     remaining: int
     reset_after: float  # seconds until the limit is fully available again
     retry_after: float  # seconds until the next request would be allowed (0 if allowed)
-    tat: float  # the state to store (unchanged when refused)
+    tat: int  # the state to store, in microseconds (unchanged when refused)
 
 
-def gcra(tat: float | None, now: float, rate: Rate) -> Decision:
+def gcra(tat: int | None, now: int, rate: Rate) -> Decision:
     """Decide one request arriving at ``now`` given the stored ``tat`` (None
-    for a new key). Pure: the caller stores ``Decision.tat`` when allowed."""
-    current = max(tat if tat is not None else now, now)
-    new_tat = current + rate.interval
-    allow_at = new_tat - rate.period
-    if now < allow_at:
-        return Decision(False, rate.limit, 0, current - now, allow_at - now, current)
-    remaining = math.floor((rate.period - (new_tat - now)) / rate.interval + 1e-9)
-    return Decision(True, rate.limit, remaining, new_tat - now, 0.0, new_tat)
+    for a new key); both are whole microseconds. Pure: the caller stores
+    ``Decision.tat`` when allowed.
+
+    A burst of ``limit`` requests is allowed, then one every
+    ``rate.interval_us``; the tolerance is ``limit × interval`` (the period,
+    give or take ``limit`` microseconds of rounding)."""
+    interval = rate.interval_us
+    window = rate.limit * interval
+    current = now if tat is None else max(tat, now)
+    new_tat = current + interval
+    if new_tat - now > window:
+        retry_after = new_tat - window - now
+        return Decision(False, rate.limit, 0, (current - now) / MICROS, retry_after / MICROS, current)
+    remaining = (window - (new_tat - now)) // interval
+    return Decision(True, rate.limit, remaining, (new_tat - now) / MICROS, 0.0, new_tat)
 
 
 # --- Stores ----------------------------------------------------------------------
 
+# The same arithmetic as gcra(), in whole microseconds. Lua numbers are
+# doubles: exact for integers below 2^53 (epoch microseconds are ~1.7e15), but
+# tostring() keeps only 14 digits, so the state is written with %d.
 _GCRA_LUA = """
-local period = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
+redis.replicate_commands()
+local limit = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
 local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local interval = period / limit
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = limit * interval
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
 local new_tat = tat + interval
-local allow_at = new_tat - period
-if now < allow_at then
-  return {0, 0, tostring(tat - now), tostring(allow_at - now)}
+if new_tat - now > window then
+  return {0, 0, tat - now, new_tat - window - now}
 end
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000))
-local remaining = math.floor((period - (new_tat - now)) / interval + 0.000000001)
-return {1, remaining, tostring(new_tat - now), '0'}
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return {1, math.floor((window - (new_tat - now)) / interval), new_tat - now, 0}
 """
 
 
@@ -115,12 +150,12 @@ class LocalStore:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self._tats: dict[str, float] = {}
+        self._tats: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def check(self, key: str, rate: Rate) -> Decision:
         with self._lock:
-            now = self.clock()
+            now = round(self.clock() * MICROS)
             decision = gcra(self._tats.get(key), now, rate)
             if decision.allowed:
                 self._tats[key] = decision.tat
@@ -148,10 +183,10 @@ class RedisStore:
         client = self._client()
         if self._script is None:
             self._script = client.register_script(_GCRA_LUA)
-        allowed, remaining, reset_after, retry_after = self._script(
-            keys=[f"stockroom:{KEY_PREFIX}:{key}"], args=[rate.period, rate.limit], client=client
+        allowed, remaining, reset_us, retry_us = self._script(
+            keys=[f"stockroom:{KEY_PREFIX}:{key}"], args=[rate.limit, rate.interval_us], client=client
         )
-        return Decision(bool(allowed), rate.limit, int(remaining), float(reset_after), float(retry_after), 0.0)
+        return Decision(bool(allowed), rate.limit, int(remaining), reset_us / MICROS, retry_us / MICROS, 0)
 
     def clear(self) -> None:
         client = self._client()
@@ -172,12 +207,14 @@ def limiter_check(key: str, rate: Rate) -> Decision | None:
     """The decision for one request, or None when the store failed (fail open)."""
     global failures
     if settings.REDIS_URL and not read_cache.available():
-        failures += 1  # Redis failed moments ago: don't wait on it again yet
+        failures += 1
+        metrics.LIMITER_FAILURES.inc()  # Redis failed moments ago: don't wait on it again yet
         return None
     try:
         return store().check(key, rate)
     except Exception as exc:  # Redis down, hung (socket timeout) or refusing
         failures += 1
+        metrics.LIMITER_FAILURES.inc()
         read_cache.mark_failed(exc)
         logger.warning("rate limiter unavailable, serving the request unlimited: %s", exc)
         return None
@@ -234,6 +271,8 @@ class _GcraThrottle(BaseThrottle):
             return True
         self.decision = decision
         _remember(request, decision)
+        if not decision.allowed:
+            metrics.RATE_LIMITED.labels(self.scope).inc()
         return decision.allowed
 
     def wait(self) -> float | None:

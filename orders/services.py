@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config import cache as read_cache
+from config import metrics
 from config.domain_errors import Problem
 from inventory.domain.ledger import StockChange
 from inventory.models import Product
@@ -118,6 +119,7 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
     order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     order_email_enqueue(order=order, lines=lines, kind="confirmation")
     read_cache.changed(ORDERS)
+    transaction.on_commit(metrics.ORDERS_PLACED.inc)
     return order
 
 
@@ -163,6 +165,7 @@ def order_transition(*, order_id: int, target: Status, actor: User, attr: str | 
             Coupon.objects.filter(id=order.coupon_id, times_used__gt=0).update(times_used=F("times_used") - 1)
         order_email_enqueue(order=order, lines=lines, kind="cancellation")
         read_cache.changed(ORDERS)
+        transaction.on_commit(metrics.ORDERS_CANCELLED.inc)
     order.status = target.value
     order.save(update_fields=["status", "updated_at"])
     return order

@@ -1,0 +1,67 @@
+"""Prometheus metrics of Stockroom's own, and the /metrics endpoint.
+
+django-prometheus counts requests by view, method and status and times them;
+config.observability counts database queries per request; the counters
+below count what the business and the operators care about. With several
+gunicorn processes, set ``PROMETHEUS_MULTIPROC_DIR`` (deploy/gunicorn.conf.py
+does) and /metrics adds up every process.
+"""
+
+import ipaddress
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from config.errors_handler import envelope
+
+CACHE_REQUESTS = Counter("stockroom_cache_requests_total", "Read-cache lookups by result.", ["result"])
+RATE_LIMITED = Counter("stockroom_rate_limit_rejections_total", "Requests refused with 429, by limit.", ["scope"])
+LIMITER_FAILURES = Counter("stockroom_rate_limiter_failures_total", "Requests served unlimited: the store failed.")
+ORDERS_PLACED = Counter("stockroom_orders_placed_total", "Orders placed (committed).")
+ORDERS_CANCELLED = Counter("stockroom_orders_cancelled_total", "Orders cancelled (committed).")
+
+
+class OutboxCollector:
+    """Outbox emails pending and failed, read from the database at scrape time."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from django.db.models import Count
+
+        from users.models import OutboxEmail
+
+        gauge = GaugeMetricFamily("stockroom_outbox_emails", "Outbox emails by status.", labels=["status"])
+        counts = dict(OutboxEmail.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+        for status in (OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED):
+            gauge.add_metric([status.value], counts.get(status.value, 0))
+        yield gauge
+
+
+_outbox_registry = CollectorRegistry(auto_describe=False)
+_outbox_registry.register(OutboxCollector())  # type: ignore[arg-type]
+
+
+def _allowed(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_IPS)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text, for the addresses in ``METRICS_ALLOWED_IPS`` only."""
+    if not _allowed(request.META.get("REMOTE_ADDR", "")):
+        return envelope(403, "permission_denied", "Metrics are not available from this address.")
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry: Any = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry) + generate_latest(_outbox_registry)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,168 @@
+"""Structured logs with request ids, and the per-request metrics.
+
+- :class:`RequestIdMiddleware` takes ``X-Request-ID`` when it is a sane value
+  (else makes one), returns it in the response, and binds it to every log
+  line written while the request runs — Celery tasks published by the
+  request carry it in a header and bind it again in the worker.
+- :class:`RequestLogMiddleware` writes one line per request: method, path,
+  view, status, duration, user id, client IP, request id and query count.
+- Logs are JSON in production (``LOG_FORMAT=json``) and readable in
+  development (``console``), for Django's, Celery's and our own loggers alike.
+"""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import Counter, Histogram
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+log = structlog.get_logger("stockroom.request")
+
+DB_QUERIES = Histogram(
+    "stockroom_db_queries_per_request",
+    "Database queries run by one request.",
+    ["view"],
+    buckets=(0, 1, 2, 3, 5, 8, 13, 21, 50, 100),
+)
+DB_QUERIES_TOTAL = Counter("stockroom_db_queries_total", "Database queries run by requests.", ["view"])
+
+
+# --- Logging setup -------------------------------------------------------------
+
+_shared_processors: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+structlog.configure(
+    processors=[*_shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)
+
+
+def formatter(fmt: str = "json") -> logging.Formatter:
+    """The logging formatter of settings.LOGGING: every record, from any
+    library, rendered as JSON or for the console, with the bound request id."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+
+
+# --- Request id --------------------------------------------------------------------
+
+
+def request_id_from(value: str | None) -> str:
+    """The caller's id when it is sane (letters, digits, ``._:-``, ≤ 128), else a new one."""
+    if value and _SANE_REQUEST_ID.fullmatch(value):
+        return value
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            structlog.contextvars.clear_contextvars()
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+# --- One line per request --------------------------------------------------------------
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from config.ratelimit import client_ip
+
+        queries = 0
+
+        def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            nonlocal queries
+            queries += 1
+            return execute(sql, params, many, context)
+
+        started = time.perf_counter()
+        with connection.execute_wrapper(count):
+            response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        match = getattr(request, "resolver_match", None)
+        view = match.view_name if match else "<unresolved>"
+        user = getattr(request, "user", None)
+        DB_QUERIES.labels(view).observe(queries)
+        DB_QUERIES_TOTAL.labels(view).inc(queries)
+        log.info(
+            "request",
+            method=request.method,
+            path=request.path,
+            view=view,
+            status=response.status_code,
+            duration_ms=duration_ms,
+            user_id=user.pk if user is not None and user.is_authenticated else None,
+            client_ip=client_ip(request),
+            queries=queries,
+        )
+        return response
+
+
+# --- Celery: the request id travels with the task ------------------------------------------
+
+
+@before_task_publish.connect
+def _attach_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id and headers is not None:
+        headers["request_id"] = request_id
+
+
+@task_prerun.connect
+def _bind_request_id(task: Any = None, **_: Any) -> None:
+    """In a worker, log the task's lines under the id of the request that
+    queued it. (A task run eagerly inside the request already has it.)"""
+    request = getattr(task, "request", None)
+    request_id = getattr(request, "request_id", None) or (getattr(request, "headers", None) or {}).get("request_id")
+    if request is None or not request_id:
+        return
+    request.saved_log_context = structlog.contextvars.get_contextvars()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+
+
+@task_postrun.connect
+def _unbind_request_id(task: Any = None, **_: Any) -> None:
+    saved = getattr(getattr(task, "request", None), "saved_log_context", None)
+    if saved is not None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**saved)

@@ -1,0 +1,42 @@
+"""gunicorn settings for Stockroom: `gunicorn -c deploy/gunicorn.conf.py config.wsgi`.
+
+Workers come from WEB_CONCURRENCY, else 2 × CPUs + 1. Each worker is a
+separate process with its own connections; everything they share (sessions,
+cache, rate limits, locks) lives in PostgreSQL or Redis.
+"""
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+from typing import Any
+
+bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+accesslog = None  # the app writes one structured line per request
+errorlog = "-"
+preload_app = False
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in
+# this folder and /metrics adds them up.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="stockroom-prometheus-")
+_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def on_starting(server: Any) -> None:
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
