@@ -8,17 +8,21 @@ does) and /metrics adds up every process.
 """
 
 import ipaddress
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from config.errors_handler import envelope
+
+logger = logging.getLogger(__name__)
 
 CACHE_REQUESTS = Counter("stockroom_cache_requests_total", "Read-cache lookups by result.", ["result"])
 RATE_LIMITED = Counter("stockroom_rate_limit_rejections_total", "Requests refused with 429, by limit.", ["scope"])
@@ -36,7 +40,12 @@ class OutboxCollector:
         from users.models import OutboxEmail
 
         gauge = GaugeMetricFamily("stockroom_outbox_emails", "Outbox emails by status.", labels=["status"])
-        counts = dict(OutboxEmail.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+        try:
+            counts = dict(OutboxEmail.objects.values("status").annotate(n=Count("id")).values_list("status", "n"))
+        except DatabaseError as exc:  # the database is down: /metrics still answers
+            logger.warning("could not count outbox emails: %s", exc)
+            yield gauge
+            return
         for status in (OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED):
             gauge.add_metric([status.value], counts.get(status.value, 0))
         yield gauge

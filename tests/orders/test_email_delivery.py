@@ -79,10 +79,11 @@ def worker(queue: str, sink: SmtpSink, tmp_path, **env: str):  # type: ignore[no
     )
 
 
-def place_order(client) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+def place_order(client, request_id: str = "") -> tuple[int, float]:  # type: ignore[no-untyped-def]
     product = make_product(stock=5)
     started = time.monotonic()
-    r = client.post(ORDERS, {"lines": [{"product_id": product.id, "quantity": 1}]}, format="json")
+    headers = {"HTTP_X_REQUEST_ID": request_id} if request_id else {}
+    r = client.post(ORDERS, {"lines": [{"product_id": product.id, "quantity": 1}]}, format="json", **headers)
     elapsed = time.monotonic() - started
     assert r.status_code == 201, r.content
     return r.json()["id"], elapsed
@@ -93,11 +94,15 @@ def confirmations(sink: SmtpSink, order_id: int) -> list[str]:
 
 
 def test_an_order_placed_over_http_sends_exactly_one_confirmation(customer_api, sink, queue, tmp_path):
+    request_id = f"order-{uuid.uuid4().hex}"
     with worker(queue, sink, tmp_path):
-        order_id, _ = place_order(customer_api)
+        order_id, _ = place_order(customer_api, request_id=request_id)
         assert wait_for(lambda: confirmations(sink, order_id), timeout=20)
         time.sleep(1.5)  # a duplicate would have arrived by now
     assert confirmations(sink, order_id) == [f"Your Stockroom order {order_id} is confirmed"]
+    # The worker's log lines for that task carry the id of the request that queued it.
+    task_lines = [line for line in (tmp_path / "celery-worker.log").read_text().splitlines() if request_id in line]
+    assert any("outbox_deliver_task" in line for line in task_lines), task_lines
     message = next(m for m in sink.messages if f"order {order_id} " in m["Subject"])
     assert message.is_multipart()  # plain text and HTML
     assert OutboxEmail.objects.get(kind="order_confirmation").status == "sent"

@@ -1,14 +1,20 @@
 """Real processes and servers for tests with services: an SMTP sink, a Celery
-worker and beat against the real broker, and sockets that misbehave."""
+worker and beat against the real broker, a private redis-server, API server
+processes, and sockets that misbehave."""
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -68,12 +74,13 @@ class SmtpSink:
 
 
 class HungServer:
-    """Accepts TCP connections and never answers: the worst kind of broker outage."""
+    """Accepts TCP connections and never answers: the worst kind of broker outage.
+    ``port``: take the place of a server just stopped on that port."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(64)
         self.port = int(self.sock.getsockname()[1])
         self.accepted: list[socket.socket] = []
@@ -135,4 +142,152 @@ def celery_process(kind: str, *, queue: str, env: dict[str, str], tmp_path: Path
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free port, without persistence, that a
+    test can kill, pause (SIGSTOP: hung with its data intact) and start again
+    on the same port."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = free_port()
+        self.log_path = tmp_path / f"redis-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except Exception:
+            return False
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        assert wait_for(self._answers, timeout=10), self.log_path.read_text()
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            self.proc = None
+
+
+def redis_cache_settings(url: str) -> dict[str, Any]:
+    """``CACHES`` as config/settings.py builds it for ``REDIS_URL=url``."""
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+            },
+            "KEY_PREFIX": "stockroom",
+        }
+    }
+
+
+_direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # local servers: never via a proxy
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    headers: Message  # looked up in any case, like HTTP's
+    body: Any
+
+
+def http(method: str, url: str, body: Any = None, *, token: str | None = None, timeout: float = 30) -> HttpAnswer:
+    """One JSON request with the standard library; HTTP errors are answers too."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Accept", "application/json")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with _direct.open(request, timeout=timeout) as response:
+            status, headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, headers, raw = error.code, error.headers, error.read()
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = raw.decode(errors="replace")
+    return HttpAnswer(status, headers, parsed)
+
+
+@contextmanager
+def runserver_process(*, port: int, env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """``manage.py runserver 127.0.0.1:<port> --noreload`` against the test
+    database; yields its base URL once ``/healthz`` answers 200."""
+    child_env = {**os.environ, "DATABASE_URL": database_url_for_children(), "SECRET_KEY": settings.SECRET_KEY, **env}
+    child_env = {k: v for k, v in child_env.items() if v is not None}
+    log_path = tmp_path / f"runserver-{port}.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=child_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"runserver exited with {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            return http("GET", f"{base}/healthz", timeout=2).status == 200
+        except OSError:
+            return False
+
+    try:
+        assert wait_for(healthy, timeout=60, interval=0.2), log_path.read_text()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
         log.close()

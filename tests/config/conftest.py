@@ -1,0 +1,13 @@
+"""Each test here starts, and leaves, with the read cache's circuit breaker
+closed: a test that makes the cache fail must not make the next one skip it."""
+
+import pytest
+
+from config import cache as read_cache
+
+
+@pytest.fixture(autouse=True)
+def cache_breaker_closed():  # type: ignore[no-untyped-def]
+    read_cache.reset()
+    yield
+    read_cache.reset()
