@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: install run test lint format schema
+.PHONY: install run test lint format schema bench fuzz
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,3 +34,12 @@ format: install
 
 schema: install
 	DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file schema.yml
+
+# The benchmark (needs PostgreSQL, Redis and RabbitMQ; installs wrk with apt-get when missing).
+# BENCH_ARGS="--reference" adds the FastAPI reference and PostgreSQL's limit from ../shared/perf.
+bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+fuzz: install
+	FUZZ_SEED=random FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/contract -q
