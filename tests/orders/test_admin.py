@@ -1,0 +1,129 @@
+"""The orders and coupons admin: staff run the business here, through the
+same services as the API, so stock, the ledger and coupon uses stay right."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from inventory.models import Product, StockMovement
+from orders.domain.placement import DraftLine, OrderDraft
+from orders.models import Coupon, Order
+from orders.services import coupon_create, order_place
+from tests.factories import UserFactory, make_product
+
+pytestmark = pytest.mark.django_db
+ORDERS = "/admin/orders/order/"
+COUPONS = "/admin/orders/coupon/"
+
+
+@pytest.fixture
+def admin_client(client):  # type: ignore[no-untyped-def]
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def place(customer, *lines, coupon=None):  # type: ignore[no-untyped-def]
+    draft = OrderDraft(tuple(DraftLine(p.id, q) for p, q in lines), coupon)
+    return order_place(customer=customer, draft=draft)
+
+
+def act(admin_client, action: str, *orders: Order):  # type: ignore[no-untyped-def]
+    return admin_client.post(ORDERS, {"action": action, "_selected_action": [o.id for o in orders]}, follow=True)
+
+
+def test_the_order_change_list_finds_an_order_by_id_and_by_customer_email(admin_client):
+    alice = UserFactory(email="alice@shop.example")
+    order = place(alice, (make_product(), 1))
+    other = place(UserFactory(), (make_product(), 1))
+    by_email = admin_client.get(ORDERS, {"q": "alice@shop.example"})
+    assert by_email.status_code == 200
+    assert list(by_email.context["cl"].result_list) == [order]
+    by_id = admin_client.get(ORDERS, {"q": str(other.id)})
+    assert list(by_id.context["cl"].result_list) == [other]
+    assert admin_client.get(ORDERS, {"q": "not-a-number"}).status_code == 200
+
+
+def test_the_order_page_shows_its_lines_read_only(admin_client):
+    product = make_product(sku="LINE-SKU-1", name="Line product")
+    order = place(UserFactory(), (product, 3))
+    page = admin_client.get(f"{ORDERS}{order.id}/change/")
+    assert page.status_code == 200
+    assert b"LINE-SKU-1" in page.content and b"Line product" in page.content
+    assert b'name="lines-0-quantity"' not in page.content  # not editable
+
+
+def test_the_cancel_action_returns_stock_and_the_coupon_use(admin_client):
+    product = make_product(stock=10)
+    coupon_create(code="ADMIN5", amount_off=Decimal("5.00"))
+    order = place(UserFactory(), (product, 4), coupon="ADMIN5")
+    assert Product.objects.get(id=product.id).stock == 6
+    page = act(admin_client, "mark_cancelled", order)
+    assert page.status_code == 200
+    assert "1 order(s)" in page.content.decode()
+    assert Order.objects.get(id=order.id).status == "cancelled"
+    assert Product.objects.get(id=product.id).stock == 10
+    assert Coupon.objects.get(code="ADMIN5").times_used == 0
+    back = StockMovement.objects.filter(order_id=order.id, delta=4).get()
+    assert back.created_by_id is not None  # the staff member who cancelled
+
+
+def test_the_status_actions_follow_the_machine_and_report_what_they_could_not_do(admin_client):
+    customer = UserFactory()
+    pending = place(customer, (make_product(), 1))
+    delivered_too_soon = place(customer, (make_product(), 1))
+    act(admin_client, "mark_paid", pending)
+    act(admin_client, "mark_shipped", pending)
+    act(admin_client, "mark_delivered", pending)
+    assert Order.objects.get(id=pending.id).status == "delivered"
+    page = act(admin_client, "mark_delivered", delivered_too_soon)
+    assert Order.objects.get(id=delivered_too_soon.id).status == "pending"
+    assert "Not changed" in page.content.decode()
+    assert "pending to delivered" in page.content.decode()
+    page = act(admin_client, "mark_cancelled", pending)
+    assert Order.objects.get(id=pending.id).status == "delivered"
+    assert "Not changed" in page.content.decode()
+
+
+def test_orders_cannot_be_added_or_deleted_in_the_admin(admin_client):
+    order = place(UserFactory(), (make_product(), 1))
+    assert admin_client.get(f"{ORDERS}add/").status_code == 403
+    assert admin_client.get(f"{ORDERS}{order.id}/delete/").status_code == 403
+
+
+def test_a_customer_is_refused(client):
+    client.force_login(UserFactory())
+    r = client.get(ORDERS)
+    assert r.status_code == 302 and "/admin/login/" in r["Location"]
+
+
+def count_queries(admin_client, url: str) -> int:  # type: ignore[no-untyped-def]
+    with CaptureQueriesContext(connection) as ctx:
+        assert admin_client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_order_and_coupon_change_lists_run_the_same_queries_for_5_and_60_rows(admin_client):
+    product = make_product(stock=1000)
+    customers = [UserFactory() for _ in range(5)]
+    for n in range(5):
+        place(customers[n], (product, 1))
+        coupon_create(code=f"FEW{n}", percent_off=Decimal(5))
+    few = (count_queries(admin_client, ORDERS), count_queries(admin_client, COUPONS))
+    for n in range(55):
+        place(customers[n % 5], (product, 1))
+        coupon_create(code=f"MANY{n}", percent_off=Decimal(5))
+    assert Order.objects.count() == 60 and Coupon.objects.count() == 60
+    assert (count_queries(admin_client, ORDERS), count_queries(admin_client, COUPONS)) == few
+
+
+def test_the_coupon_form_enforces_the_same_rules_as_the_api(admin_client):
+    r = admin_client.post(f"{COUPONS}add/", {"code": "BOTH", "percent_off": "10", "amount_off": "5", "is_active": "on"})
+    assert r.status_code == 200  # the form again, with the error
+    assert "exactly one of percent_off and amount_off" in r.content.decode()
+    assert not Coupon.objects.filter(code="BOTH").exists()
+    r = admin_client.post(f"{COUPONS}add/", {"code": "GOOD10", "percent_off": "10", "is_active": "on"})
+    assert r.status_code == 302
+    coupon = Coupon.objects.get(code="GOOD10")
+    assert coupon.times_used == 0
