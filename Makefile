@@ -41,5 +41,7 @@ bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# The contract fuzzed big and random (tests/contract/test_fuzz.py); the seed is
+# printed, and FUZZ_SEED=<seed> replays it. FUZZ_MAX_TIME=<s> runs each role for that long.
 fuzz: install
-	FUZZ_SEED=random FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/contract -q
+	FUZZ_SEED=$${FUZZ_SEED:-random} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest tests/contract -q

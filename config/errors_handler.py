@@ -7,7 +7,7 @@ provides the Django-level handlers for responses that never reach DRF.
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, SuspiciousOperation
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_standardized_errors import formatter, handler
@@ -26,10 +26,25 @@ class DomainAPIException(exceptions.APIException):
         super().__init__(detail=str(error), code=error.code)
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is larger than this server accepts."
+    default_code = "request_too_large"
+
+
 class ExceptionHandler(handler.ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, REFUSALS) and (throttled := _throttle_refusal(self.context)):
+            return throttled
         if isinstance(exc, DomainError):
             return DomainAPIException(exc)
+        if isinstance(exc, RequestDataTooBig):
+            # A body over DATA_UPLOAD_MAX_MEMORY_SIZE, found when a view reads request.data.
+            return RequestTooLarge()
+        if isinstance(exc, SuspiciousOperation):
+            # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS: Django's own
+            # answer outside DRF is a 400, and so is ours (never a 500).
+            return exceptions.ParseError("The request could not be read: it is malformed or has too many fields.")
         if isinstance(exc, ObjectDoesNotExist):
             # A row that vanished mid-request (deleted by someone else) is a 404, not a 500.
             return exceptions.NotFound()
@@ -38,6 +53,23 @@ class ExceptionHandler(handler.ExceptionHandler):
             # 401s, which would flatten into one error per key; keep one error.
             return _plain_detail(exc)
         return super().convert_known_exceptions(exc)
+
+
+REFUSALS = (exceptions.NotAuthenticated, exceptions.AuthenticationFailed, exceptions.PermissionDenied)
+
+
+def _throttle_refusal(context: Any) -> exceptions.Throttled | None:
+    """DRF checks throttles only once authentication and permissions have
+    passed, so a refused request (401, 403) would be neither counted nor given
+    the X-RateLimit headers: anyone could probe tokens or staff routes without
+    limit. Count it here, once (``request.ratelimit`` is set by a throttle that
+    already decided), and refuse it with a 429 once its budget is spent."""
+    view, request = context.get("view"), context.get("request")
+    django_request = getattr(request, "_request", None)
+    if view is None or django_request is None or hasattr(django_request, "ratelimit"):
+        return None
+    waits = [throttle.wait() for throttle in view.get_throttles() if not throttle.allow_request(request, view)]
+    return exceptions.Throttled(wait=max(w or 0 for w in waits)) if waits else None
 
 
 def _plain_detail(exc: exceptions.APIException) -> exceptions.APIException:

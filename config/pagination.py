@@ -4,10 +4,12 @@
 anything else is a 400 on ``page_size`` (as Stripe does with ``limit``).
 """
 
+from datetime import UTC
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
 MAX_PAGE_SIZE = 100
@@ -58,3 +60,28 @@ class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
 
 class CursorPagination(_StrictPageSize, pagination.CursorPagination):
     ordering = ("-created_at", "-id")
+
+    def decode_cursor(self, request: Request) -> Any:
+        # A cursor is input like any other: one that does not decode, or whose
+        # position is not a timestamp (a hand-made ``p=2026``, which PostgreSQL
+        # refuses in the middle of the query), is a 400 on cursor, not a 500.
+        invalid = ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}, code="invalid")
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise invalid from None
+        if cursor is not None and cursor.position is not None and not _is_timestamp(cursor.position):
+            raise invalid
+        return cursor
+
+
+def _is_timestamp(position: str) -> bool:
+    """The position of ``ordering[0]`` (created_at) as DRF writes it, and
+    within the years a datetime can hold once in UTC."""
+    try:
+        value = parse_datetime(position)
+        if value is not None and value.tzinfo is not None:
+            value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return False
+    return value is not None

@@ -1,7 +1,11 @@
 """Order list filters: ``?status=``, ``?created_after=``, ``?created_before=``, ``?customer=`` (staff)."""
 
+from datetime import UTC, datetime
+from typing import Any
+
 from django import forms
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
 from orders.models import Order, OrderStatus
@@ -20,10 +24,31 @@ class CustomerIdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 datetime, read as UTC. One whose UTC time falls outside
+    years 1 to 9999 (``0001-01-01T00:00+05:00``) is a 400, not an
+    OverflowError in the database adapter and a 500."""
+
+    default_error_messages = {"overflow": "Datetime value out of range."}
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["overflow"], code="overflow") from None
+
+
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = _UtcIsoDateTimeField
+
+
 class OrderFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=OrderStatus.choices)
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     customer = CustomerIdFilter(field_name="customer_id", min_value=1, max_value=MAX_ID, help_text=CUSTOMER_HELP)
 
     class Meta:

@@ -111,3 +111,9 @@ def fresh_cache_and_limits():  # type: ignore[no-untyped-def]
     cache.clear()
     ratelimit.store().clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def test_sized_password_hashing(settings):  # type: ignore[no-untyped-def]
+    """Production's hasher (Argon2) with test-sized costs; see tests/support/hashers.py."""
+    settings.PASSWORD_HASHERS = ["tests.support.hashers.TestSizedArgon2PasswordHasher", *settings.PASSWORD_HASHERS]

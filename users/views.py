@@ -4,7 +4,6 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from config.permissions import IsStaff, IsSuperuser
 from config.ratelimit import AnonThrottle, AuthThrottle, UserThrottle
 from config.schema import AuthErrorResponseSerializer
 from users import selectors, services
+from users.filters import UserSearchFilter
 from users.serializers import (
     LogoutInputSerializer,
     ProfileUpdateInputSerializer,
@@ -110,7 +110,7 @@ class MeView(APIView):
 @extend_schema(tags=["users"])
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     serializer_class = UserSerializer
-    filter_backends = [SearchFilter]
+    filter_backends = [UserSearchFilter]
     search_fields = ["email", "username", "full_name"]
 
     def get_queryset(self) -> Any:

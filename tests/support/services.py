@@ -256,7 +256,7 @@ def http(method: str, url: str, body: Any = None, *, token: str | None = None, t
 
 
 @contextmanager
-def runserver_process(*, port: int, env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+def runserver_process(*, port: int, env: dict[str, str | None], tmp_path: Path) -> Iterator[str]:
     """``manage.py runserver 127.0.0.1:<port> --noreload`` against the test
     database; yields its base URL once ``/healthz`` answers 200."""
     child_env = {**os.environ, "DATABASE_URL": database_url_for_children(), "SECRET_KEY": settings.SECRET_KEY, **env}
