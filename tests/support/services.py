@@ -234,8 +234,27 @@ class HttpAnswer:
     body: Any
 
 
-def http(method: str, url: str, body: Any = None, *, token: str | None = None, timeout: float = 30) -> HttpAnswer:
-    """One JSON request with the standard library; HTTP errors are answers too."""
+def _reset_before_answer(exc: Exception) -> bool:
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return isinstance(reason, ConnectionResetError)
+
+
+def http(
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    token: str | None = None,
+    timeout: float = 30,
+    resend_if_reset: int = 0,
+) -> HttpAnswer:
+    """One JSON request with the standard library; HTTP errors are answers too.
+
+    ``resend_if_reset``: how many times to send again a request whose
+    connection was reset before any answer. ``runserver`` listens with a
+    backlog of 10; under a burst of connections the kernel resets some before
+    Django ever accepts them.
+    """
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Accept", "application/json")
@@ -243,11 +262,18 @@ def http(method: str, url: str, body: Any = None, *, token: str | None = None, t
         request.add_header("Content-Type", "application/json")
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with _direct.open(request, timeout=timeout) as response:
-            status, headers, raw = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        status, headers, raw = error.code, error.headers, error.read()
+    for attempt in range(resend_if_reset + 1):
+        try:
+            with _direct.open(request, timeout=timeout) as response:
+                status, headers, raw = response.status, response.headers, response.read()
+            break
+        except urllib.error.HTTPError as error:
+            status, headers, raw = error.code, error.headers, error.read()
+            break
+        except (ConnectionResetError, urllib.error.URLError) as exc:
+            if attempt == resend_if_reset or not _reset_before_answer(exc):
+                raise
+            time.sleep(0.05 * (attempt + 1))
     try:
         parsed = json.loads(raw) if raw else None
     except ValueError:
