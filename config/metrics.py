@@ -7,7 +7,6 @@ gunicorn processes, set ``PROMETHEUS_MULTIPROC_DIR`` (deploy/gunicorn.conf.py
 does) and /metrics adds up every process.
 """
 
-import ipaddress
 import logging
 import os
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from config.errors_handler import envelope
+from config.network import address_in
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,7 @@ _outbox_registry.register(OutboxCollector())  # type: ignore[arg-type]
 
 
 def _allowed(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_IPS)
+    return address_in(address, settings.METRICS_ALLOWED_IPS)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -32,6 +32,7 @@ from rest_framework.throttling import BaseThrottle
 
 from config import cache as read_cache
 from config import metrics
+from config.network import address_in
 
 logger = logging.getLogger(__name__)
 
@@ -224,11 +225,7 @@ def limiter_check(key: str, rate: Rate) -> Decision | None:
 
 
 def _trusted(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXIES)
+    return address_in(address, settings.TRUSTED_PROXIES)
 
 
 def client_ip(request: HttpRequest) -> str:

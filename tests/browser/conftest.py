@@ -29,7 +29,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import ON_POSTGRES
-from tests.support.services import ROOT, database_url_for_children, free_port, http, wait_for
+from tests.support.services import GUNICORN, ROOT, database_url_for_children, free_port, server_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The docs are also visited under a name that is not localhost, as in
@@ -212,33 +212,8 @@ def server(deployment: Deployment, tmp_path: Path, transactional_db: None) -> It
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
     }
     srv = Server(port=port, env=env, log=tmp_path / "gunicorn.log")
-    with srv.log.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-        def healthy() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"gunicorn exited with {proc.returncode}:\n{srv.log_tail()}")
-            try:
-                return http("GET", srv.url("/healthz"), timeout=2).status == 200
-            except OSError:
-                return False
-
-        try:
-            assert wait_for(healthy, timeout=60, interval=0.1), srv.log_tail()
-            yield srv
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    with server_process(GUNICORN, env=env, base=srv.url(""), log_path=srv.log):
+        yield srv
 
 
 # --- the data each journey works on ----------------------------------------------------

@@ -19,7 +19,16 @@ import pytest
 import yaml
 
 from tests.conftest import ON_POSTGRES
-from tests.support.services import ROOT, HungServer, SmtpSink, database_url_for_children, free_port, wait_for
+from tests.support.services import (
+    GUNICORN,
+    ROOT,
+    HungServer,
+    SmtpSink,
+    database_url_for_children,
+    free_port,
+    server_process,
+    wait_for,
+)
 
 PRODUCTION_ENV = {
     "DEBUG": "false",
@@ -101,22 +110,10 @@ def gunicorn(tmp_path: Path, **env: str) -> Iterator[str]:
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
     }
     child_env = clean_env(**{**defaults, **env})
-    log = (tmp_path / "gunicorn.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
-        cwd=ROOT,
-        env=child_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_for(lambda: get(base + "/healthz")[0] == 200, timeout=30), (tmp_path / "gunicorn.log").read_text()
+    with server_process(
+        GUNICORN, env=child_env, base=f"http://127.0.0.1:{port}", log_path=tmp_path / "gunicorn.log"
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def get(url: str, timeout: float = 10) -> tuple[int, bytes]:

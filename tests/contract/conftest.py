@@ -22,7 +22,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import ON_POSTGRES
-from tests.support.services import ROOT, database_url_for_children, free_port, http, wait_for
+from tests.support.services import GUNICORN, ROOT, database_url_for_children, free_port, server_process
 
 # Lines printed at the end of the run (``schemathesis: N cases, M failures``).
 SUMMARY: list[str] = []
@@ -94,31 +94,5 @@ def fuzz_server(transactional_db: None, tmp_path: Path) -> Iterator[LiveServer]:
     seed = json.loads(next(line for line in out.splitlines() if line.startswith("SEED "))[5:])
 
     log_path = tmp_path / "gunicorn.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()}")
-        try:
-            return http("GET", f"{base}/healthz", timeout=2).status == 200
-        except OSError:
-            return False
-
-    try:
-        assert wait_for(healthy, timeout=60, interval=0.2), log_path.read_text()
+    with server_process(GUNICORN, env=env, base=f"http://127.0.0.1:{port}", log_path=log_path) as base:
         yield LiveServer(base_url=base, seed=seed, log=log_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)

@@ -281,39 +281,46 @@ def http(
     return HttpAnswer(status, headers, parsed)
 
 
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"]
+
+
+@contextmanager
+def server_process(command: list[str], *, env: dict[str, str], base: str, log_path: Path) -> Iterator[str]:
+    """Start a web server process from the repository root, wait until
+    ``<base>/healthz`` answers 200 (failing at once if it exits), yield
+    ``base``, and stop it afterwards."""
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def healthy() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"{command[2]} exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                return http("GET", f"{base}/healthz", timeout=2).status == 200
+            except OSError:
+                return False
+
+        try:
+            assert wait_for(healthy, timeout=60, interval=0.1), log_path.read_text()
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
 @contextmanager
 def runserver_process(*, port: int, env: dict[str, str | None], tmp_path: Path) -> Iterator[str]:
     """``manage.py runserver 127.0.0.1:<port> --noreload`` against the test
     database; yields its base URL once ``/healthz`` answers 200."""
     child_env = {**os.environ, "DATABASE_URL": database_url_for_children(), "SECRET_KEY": settings.SECRET_KEY, **env}
-    child_env = {k: v for k, v in child_env.items() if v is not None}
-    log_path = tmp_path / f"runserver-{port}.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
+    with server_process(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=child_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"runserver exited with {proc.returncode}:\n{log_path.read_text()}")
-        try:
-            return http("GET", f"{base}/healthz", timeout=2).status == 200
-        except OSError:
-            return False
-
-    try:
-        assert wait_for(healthy, timeout=60, interval=0.2), log_path.read_text()
+        env={k: v for k, v in child_env.items() if v is not None},
+        base=f"http://127.0.0.1:{port}",
+        log_path=tmp_path / f"runserver-{port}.log",
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
