@@ -108,6 +108,16 @@ def database_url_for_children() -> str:
     return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def stop(proc: "subprocess.Popen[Any]", timeout: float = 30) -> None:
+    """Ask a child process to stop (SIGTERM), then make it (SIGKILL)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 @contextmanager
 def celery_process(kind: str, *, queue: str, env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     """Run ``celery -A config worker`` (or ``beat``) in a child process."""
@@ -137,11 +147,7 @@ def celery_process(kind: str, *, queue: str, env: dict[str, str], tmp_path: Path
             assert ready, (tmp_path / "celery-worker.log").read_text()
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 
@@ -304,12 +310,7 @@ def server_process(command: list[str], *, env: dict[str, str], base: str, log_pa
             assert wait_for(healthy, timeout=60, interval=0.1), log_path.read_text()
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop(proc)
 
 
 @contextmanager
