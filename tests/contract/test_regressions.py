@@ -6,11 +6,14 @@ and a body the schema describes."""
 import base64
 import functools
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 
+from orders.models import Coupon, Order
 from tests.factories import make_product
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (requirements.txt)")
@@ -202,6 +205,30 @@ def test_a_product_named_in_any_script_is_created_and_read_back(staff_api):
     assert r.status_code == 201
     body = conforms(r, "/api/v1/products/")
     assert body["name"] == "Tasse ☕ — 茶杯 😀"
+
+
+# --- Money that floats ----------------------------------------------------------------
+# Found by the fuzzer (make fuzz, on SQLite): 414 × 9.99 less 10% is 3722.27, but
+# the CHECK total = subtotal − discount ran in SQLite's floats (3722.2699999999995)
+# and refused the row: a 500. The check now compares in cents.
+
+
+def test_an_order_whose_total_is_inexact_in_floating_point_is_placed(customer_api):
+    product = make_product(price="9.99", stock=1000)
+    Coupon.objects.create(code="FUZZ10", percent_off=Decimal("10"))
+    r = customer_api.post(
+        "/api/v1/orders/", {"coupon": "FUZZ10", "lines": [{"product_id": product.id, "quantity": 414}]}
+    )
+    assert r.status_code == 201
+    body = conforms(r, "/api/v1/orders/")
+    assert (body["subtotal"], body["discount"], body["total"]) == ("4135.86", "413.59", "3722.27")
+
+
+def test_the_database_still_refuses_a_total_that_is_not_subtotal_less_discount(customer):
+    order = Order.objects.create(customer=customer, subtotal=Decimal("4135.86"), discount=Decimal("413.59"),
+                                 total=Decimal("3722.27"))  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Order.objects.filter(id=order.id).update(total=Decimal("3722.28"))
 
 
 # --- The schema says what the API refuses -------------------------------------------
