@@ -1,9 +1,20 @@
 """Reads of orders and coupons, limited to what the caller may see."""
 
-from django.db.models import Count, QuerySet, Sum
+from typing import Any
 
-from orders.models import Coupon, Order, OrderStatus
+from django.db.models import Count, QuerySet, Sum
+from django.http import Http404
+
+from orders.models import Coupon, Order, OrderLine, OrderStatus
 from users.models import User
+
+# The columns of an order row and of its line rows, as
+# orders.serializers.order_representation reads them.
+ORDER_COLUMNS = (
+    "id", "status", "customer_id", "customer__email", "customer__username", "subtotal", "discount", "total",
+    "coupon_code", "created_at", "updated_at",
+)  # fmt: skip
+LINE_COLUMNS = ("product_id", "sku", "name", "quantity", "unit_price", "line_total")
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
@@ -11,6 +22,19 @@ def order_list(*, user: User) -> QuerySet[Order]:
     fetched with the page (two queries whatever the page size)."""
     qs = Order.objects.select_related("customer").prefetch_related("lines")
     return qs if user.is_staff else qs.filter(customer=user)
+
+
+def order_rows(*, user: User, order_id: int | str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One order the user may see (their own; staff: any) and its lines, as
+    rows: two queries, no model instances. Http404 if there is none."""
+    orders = Order.objects.filter(id=order_id).order_by()
+    if not user.is_staff:
+        orders = orders.filter(customer=user)
+    order = next(iter(orders.values(*ORDER_COLUMNS)[:1]), None)
+    if order is None:
+        raise Http404("No Order matches the given query.")
+    lines = list(OrderLine.objects.filter(order_id=order["id"]).order_by("position").values(*LINE_COLUMNS))
+    return order, lines
 
 
 def coupon_list() -> QuerySet[Coupon]:

@@ -29,6 +29,7 @@ from orders.serializers import (
     OrderTransitionInputSerializer,
     TopCustomerSerializer,
     TopCustomersQuerySerializer,
+    order_representation,
 )
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -79,7 +80,8 @@ class OrderViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(_render(self.get_object()))
+        # The hot read: rows rendered directly, no model instances.
+        return Response(order_representation(*selectors.order_rows(user=request.user, order_id=pk)))
 
     @extend_schema(
         request=OrderCreateInputSerializer,
