@@ -5,8 +5,11 @@ from typing import Any
 from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
+from config.prepared import Prepared
 from orders.models import Coupon, Order, OrderLine, OrderStatus
 from users.models import User
+
+MAX_ID = 2**63 - 1
 
 # The columns of an order row and of its line rows, as
 # orders.serializers.order_representation reads them.
@@ -24,17 +27,24 @@ def order_list(*, user: User) -> QuerySet[Order]:
     return qs if user.is_staff else qs.filter(customer=user)
 
 
-def order_rows(*, user: User, order_id: int | str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+_any_order = Prepared(lambda id: Order.objects.filter(id=id).order_by().values(*ORDER_COLUMNS))
+_own_order = Prepared(
+    lambda id, customer_id: Order.objects.filter(id=id, customer_id=customer_id).order_by().values(*ORDER_COLUMNS)
+)
+_order_lines = Prepared(
+    lambda order_id: OrderLine.objects.filter(order_id=order_id).order_by("position").values(*LINE_COLUMNS)
+)
+
+
+def order_rows(*, user: User, order_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One order the user may see (their own; staff: any) and its lines, as
-    rows: two queries, no model instances. Http404 if there is none."""
-    orders = Order.objects.filter(id=order_id).order_by()
-    if not user.is_staff:
-        orders = orders.filter(customer=user)
-    order = next(iter(orders.values(*ORDER_COLUMNS)[:1]), None)
-    if order is None:
+    rows: two prepared queries, no model instances. Http404 if there is none."""
+    found = (
+        _any_order.values(id=order_id) if user.is_staff else _own_order.values(id=order_id, customer_id=user.id)
+    ) if 0 < order_id <= MAX_ID else []  # fmt: skip
+    if not found:
         raise Http404("No Order matches the given query.")
-    lines = list(OrderLine.objects.filter(order_id=order["id"]).order_by("position").values(*LINE_COLUMNS))
-    return order, lines
+    return found[0], _order_lines.values(order_id=order_id)
 
 
 def coupon_list() -> QuerySet[Coupon]:

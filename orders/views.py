@@ -81,7 +81,7 @@ class OrderViewSet(viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, pk: str) -> Response:
         # The hot read: rows rendered directly, no model instances.
-        return Response(order_representation(*selectors.order_rows(user=request.user, order_id=pk)))
+        return Response(order_representation(*selectors.order_rows(user=request.user, order_id=int(pk))))
 
     @extend_schema(
         request=OrderCreateInputSerializer,

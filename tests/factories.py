@@ -20,7 +20,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     username = factory.Sequence(lambda n: f"user{n}")
-    full_name = factory.Faker("name")
+    # Not Faker: a random "Bobby Ann" would match the search tests.
+    full_name = factory.Sequence(lambda n: f"Test Person {n}")
     password = factory.django.Password(DEFAULT_PASSWORD)
 
 
