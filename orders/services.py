@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from config import cache as read_cache
 from config import metrics
+from config.bulk import bulk_insert
 from config.domain_errors import Problem
 from inventory.domain.ledger import StockChange
-from inventory.models import Product
-from inventory.services import stock_move
+from inventory.services import products_lock, stock_apply_locked, stock_move
 from orders import idempotency
 from orders.domain.placement import OrderDraft, ProductSnapshot, validate_order
 from orders.domain.pricing import CouponTerms, price_order
@@ -33,18 +33,6 @@ from users.models import User
 # placing or cancelling an order marks it changed.
 ORDERS = "orders"
 REPORT_TTL = 30
-
-
-def _lock_catalog(product_ids: list[int]) -> dict[int, ProductSnapshot]:
-    """Lock the named product rows in id order and snapshot them.
-    The caller holds the transaction."""
-    rows = (
-        Product.objects.select_for_update()
-        .filter(id__in=sorted(set(product_ids)))
-        .order_by("id")
-        .values_list("id", "sku", "name", "price", "is_active")
-    )
-    return {r[0]: ProductSnapshot(*r) for r in rows}
 
 
 def _lock_coupon(code: str) -> Coupon:
@@ -78,7 +66,10 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
     its lines in bulk; queues the confirmation email after commit. The number
     of queries does not grow with the number of lines.
     """
-    catalog = _lock_catalog([line.product_id for line in draft.lines])
+    locked = products_lock(line.product_id for line in draft.lines)
+    catalog = {
+        pid: ProductSnapshot(p["id"], p["sku"], p["name"], p["price"], p["is_active"]) for pid, p in locked.items()
+    }
     valid = validate_order(draft, catalog)
     coupon = _lock_coupon(valid.coupon) if valid.coupon else None
     priced = price_order(valid, _terms(coupon) if coupon else None, now=timezone.now())
@@ -91,13 +82,14 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
         coupon=coupon,
         coupon_code=priced.coupon,
     )
-    stock_move(
+    stock_apply_locked(
+        locked=locked,
         changes=[StockChange(line.product_id, -line.quantity, attr=line.attr) for line in priced.lines],
         reason=f"order {order.id} placed",
         created_by_id=customer.id,
         order_id=order.id,
     )
-    lines = OrderLine.objects.bulk_create(
+    lines = bulk_insert(
         [
             OrderLine(
                 order=order,
