@@ -1,11 +1,14 @@
 """A read cache that never serves stale data after a write.
 
 Cached bodies live under a *versioned* key: ``<namespace>:<version>:<…>``.
-A write that changes what a namespace shows bumps its version — once at
-once (so the writing request and its transaction see fresh data) and once
-after commit (so no reader can have cached pre-commit data under the new
-version). Every process reads the version from the shared cache (Redis when
-``REDIS_URL`` is set), so a write completed through one process is visible
+A write that changes what a namespace shows bumps its version when its
+transaction commits — every namespace the transaction changed, in one round
+trip — so whatever any reader cached before the commit, from the data before
+the write, sits under a version nobody asks for again. Until then the writing
+transaction's own reads of those namespaces skip the cache, so they see the
+write; a transaction that rolls back bumps nothing, because nothing changed.
+Every process reads the version from the shared cache (Redis when
+``REDIS_URL`` is set), so a write committed through one process is visible
 at once through every other.
 
 The cache is an optimisation, never a dependency: when it fails (Redis down
@@ -17,12 +20,13 @@ cache again.
 
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 
 from config import metrics
 
@@ -66,48 +70,96 @@ def version(namespace: str) -> int:
     return int(current)
 
 
-def _incr_version(namespace: str) -> None:
-    try:
-        cache.incr(_version_key(namespace))
-    except ValueError:  # no version yet: start one
-        version(namespace)
+def _incr_versions(namespaces: Iterable[str]) -> None:
+    """Bump the namespaces' versions, in one pipelined round trip to Redis. A
+    version that is missing starts from the clock first, so it still moves
+    ahead of any entry cached under an older one."""
+    redis = getattr(cache, "client", None)  # django-redis's client; other caches have none
+    if redis is None:
+        for namespace in namespaces:
+            try:
+                cache.incr(_version_key(namespace))
+            except ValueError:  # no version yet: start one
+                version(namespace)
+        return
+    pipe = redis.get_client(write=True).pipeline(transaction=False)
+    start = time.time_ns() // 1000
+    for namespace in namespaces:
+        key = cache.make_key(_version_key(namespace))
+        pipe.set(key, start, nx=True)
+        pipe.incr(key)
+    pipe.execute()
 
 
 def _usable() -> bool:
     """No recent failure, and every bump missed during the last one made up."""
     if not available():
         return False
-    for namespace in list(_pending):
+    if _pending:
         try:
-            _incr_version(namespace)
+            _incr_versions(sorted(_pending))
         except Exception as exc:
             mark_failed(exc)
             return False
-        _pending.discard(namespace)
+        _pending.clear()
     return True
 
 
-def _bump(namespace: str) -> None:
+def _bump(namespaces: set[str]) -> None:
     if not _usable():
-        _pending.add(namespace)
+        _pending.update(namespaces)
         return
     try:
-        _incr_version(namespace)
+        _incr_versions(sorted(namespaces))
     except Exception as exc:
-        _pending.add(namespace)
+        _pending.update(namespaces)
         mark_failed(exc)
 
 
+class _Writes(threading.local):
+    """What this thread's open transaction has changed: namespace → the
+    depth of atomic blocks it was changed at."""
+
+    def __init__(self) -> None:
+        self.depths: dict[str, int] = {}
+
+
+_writes = _Writes()
+
+
+def _flush() -> None:
+    changed_here, _writes.depths = set(_writes.depths), {}
+    if changed_here:
+        _bump(changed_here)
+
+
 def changed(namespace: str) -> None:
-    """Call from a write that changes what ``namespace`` shows."""
-    _bump(namespace)
-    transaction.on_commit(lambda: _bump(namespace))
+    """Call from a write that changes what ``namespace`` shows: its version
+    is bumped when the transaction commits (outside one, at once)."""
+    depth = len(connection.atomic_blocks)
+    _writes.depths[namespace] = min(depth, _writes.depths.get(namespace, depth))
+    # Every call asks; the first callback to run bumps them all. (The callback
+    # of a savepoint that rolls back is dropped; a later one still runs.)
+    transaction.on_commit(_flush)
+
+
+def _being_written(namespace: str) -> bool:
+    """Whether this thread's open transaction changed ``namespace``: true
+    while the atomic block it was changed in is open. A name left from a
+    transaction that rolled back is forgotten."""
+    depth = _writes.depths.get(namespace)
+    if depth is None:
+        return False
+    if len(connection.atomic_blocks) >= depth > 0:
+        return True
+    del _writes.depths[namespace]
+    return False
 
 
 def cached(namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Callable[[], T]) -> T:
     """``compute()``, through the cache. Exceptions of ``compute`` (404, 400…)
     propagate and nothing is cached."""
-    if not _usable():
+    if _being_written(namespace) or not _usable():
         return compute()
     try:
         digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()

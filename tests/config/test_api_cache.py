@@ -1,9 +1,9 @@
 """The read cache through the API: product pages and the top-customers report
 are served from the cache, and never stale after a write.
 
-The tests run inside one transaction that never commits: what they prove is
-that a write is visible to the very next read at once (the immediate bump),
-not only after commit.
+The writes here commit, as every write request does (a cache entry is
+invalidated when the write that changed it commits): what the tests prove is
+that a write is visible to the very next read.
 """
 
 import pytest
@@ -14,7 +14,7 @@ from config import cache as read_cache
 from tests.config.helpers import ORDERS, PRODUCTS, TOP_CUSTOMERS, product_url
 from tests.factories import make_product
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def listed(response) -> dict[int, dict]:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ pytestmark = [
         reason="needs REDIS_URL (CI sets it): these tests run the Redis cache and limiter against a private "
         "redis-server that they kill, hang and restart",
     ),
-    pytest.mark.django_db,
+    pytest.mark.django_db(transaction=True),  # writes commit: the cache is invalidated at commit
 ]
 
 DEADLINE = 3.0  # seconds: bounded by the 0.5 s socket timeouts, never a hang

@@ -1,12 +1,25 @@
-"""config.cache on its own: versioned entries, the bump at once and after
-commit, and the circuit breaker."""
+"""config.cache on its own: versioned entries, the bump at commit (in one
+round trip for every namespace a transaction changed), and the circuit
+breaker. The transactions here commit for real."""
+
+import threading
 
 import pytest
 from django.db import transaction
 
 from config import cache as read_cache
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def in_another_thread(function):  # type: ignore[no-untyped-def]
+    """What another process sees: a thread has its own connection and its
+    own open transaction, none."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(function()))
+    thread.start()
+    thread.join()
+    return result[0]
 
 
 def test_cached_computes_once_until_its_namespace_changes():
@@ -34,23 +47,38 @@ def test_an_exception_of_compute_propagates_and_nothing_is_cached():
     assert read_cache.cached("things", ("a",), 60, lambda: "found") == "found"
 
 
-def test_a_reader_between_a_write_and_its_commit_leaves_nothing_stale_behind(django_capture_on_commit_callbacks):
+def test_a_reader_between_a_write_and_its_commit_leaves_nothing_stale_behind():
     assert read_cache.cached("things", ("a",), 60, lambda: "before") == "before"
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+    with transaction.atomic():
         read_cache.changed("things")
-        # Another process reads after the first bump but before the commit: it
-        # still sees the old row and caches it under the new version.
-        assert read_cache.cached("things", ("a",), 60, lambda: "before") == "before"
-    # The bump after commit hides that entry.
-    assert read_cache.cached("things", ("a",), 60, lambda: "after") == "after"
+        # The writing transaction reads past the cache: it sees its own write.
+        assert read_cache.cached("things", ("a",), 60, lambda: "written") == "written"
+        # Another process, before the commit, still sees the old data and may
+        # cache it: that entry is under the version the commit leaves behind.
+        assert in_another_thread(lambda: read_cache.cached("things", ("b",), 60, lambda: "before")) == "before"
+        assert in_another_thread(lambda: read_cache.cached("things", ("a",), 60, lambda: "unused")) == "before"
+    assert in_another_thread(lambda: read_cache.cached("things", ("a",), 60, lambda: "after")) == "after"
+    assert read_cache.cached("things", ("b",), 60, lambda: "after") == "after"
 
 
-def test_a_rolled_back_write_costs_a_miss_only():
+def test_one_commit_bumps_every_namespace_it_changed_once(monkeypatch):
+    bumps = []
+    original = read_cache._incr_versions
+    monkeypatch.setattr(read_cache, "_incr_versions", lambda names: bumps.append(list(names)) or original(names))
+    with transaction.atomic():
+        read_cache.changed("things")
+        read_cache.changed("others")
+        read_cache.changed("things")
+        assert bumps == []
+    assert bumps == [["others", "things"]]
+
+
+def test_a_rolled_back_write_changes_nothing():
     assert read_cache.cached("things", ("a",), 60, lambda: "value") == "value"
     with pytest.raises(RuntimeError), transaction.atomic():
         read_cache.changed("things")
         raise RuntimeError("rolled back")
-    assert read_cache.cached("things", ("a",), 60, lambda: "value again") == "value again"
+    assert read_cache.cached("things", ("a",), 60, lambda: "recomputed") == "value"
 
 
 def test_after_a_failure_the_cache_is_left_alone_for_the_backoff(monkeypatch):
