@@ -74,13 +74,17 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
     coupon = _lock_coupon(valid.coupon) if valid.coupon else None
     priced = price_order(valid, _terms(coupon) if coupon else None, now=timezone.now())
 
-    order = Order.objects.create(
-        customer=customer,
-        subtotal=priced.subtotal,
-        discount=priced.discount,
-        total=priced.total,
-        coupon=coupon,
-        coupon_code=priced.coupon,
+    (order,) = bulk_insert(
+        [
+            Order(
+                customer=customer,
+                subtotal=priced.subtotal,
+                discount=priced.discount,
+                total=priced.total,
+                coupon=coupon,
+                coupon_code=priced.coupon,
+            )
+        ]
     )
     stock_apply_locked(
         locked=locked,

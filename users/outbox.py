@@ -15,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.utils import timezone
 
+from config.bulk import bulk_insert
 from users.domain.backoff import retry_delay
 from users.models import OutboxEmail
 
@@ -37,13 +38,17 @@ def outbox_enqueue(*, kind: str, to: str, subject: str, text: str, html: str = "
     from config.background import enqueue_on_commit
     from users.tasks import outbox_deliver_task
 
-    email = OutboxEmail.objects.create(
-        kind=kind,
-        to=to,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        next_attempt_at=timezone.now() + timedelta(seconds=settings.OUTBOX_REDISPATCH_SECONDS),
+    (email,) = bulk_insert(
+        [
+            OutboxEmail(
+                kind=kind,
+                to=to,
+                subject=subject,
+                body_text=text,
+                body_html=html,
+                next_attempt_at=timezone.now() + timedelta(seconds=settings.OUTBOX_REDISPATCH_SECONDS),
+            )
+        ]
     )
     enqueue_on_commit(outbox_deliver_task, email.id)
     return email
