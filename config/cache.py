@@ -156,15 +156,43 @@ def _being_written(namespace: str) -> bool:
     return False
 
 
+# The version and the entry under it, in one round trip: KEYS[1] is the
+# version's key, ARGV[1] and ARGV[2] the entry's key before and after the
+# version. Nil when there is no version yet; {version} on a miss.
+_VERSIONED_GET_LUA = """
+local v = redis.call('GET', KEYS[1])
+if not v then return nil end
+return {v, redis.call('GET', ARGV[1] .. v .. ARGV[2])}
+"""
+_scripts: dict[int, Any] = {}
+
+
+def _lookup(namespace: str, digest: str) -> tuple[str, Any]:
+    """The entry's key under the namespace's current version, and the entry
+    (None on a miss)."""
+    redis = getattr(cache, "client", None)  # django-redis's client; other caches have none
+    if redis is not None:
+        client = redis.get_client(write=False)
+        script = _scripts.get(id(client))
+        if script is None:
+            script = _scripts[id(client)] = client.register_script(_VERSIONED_GET_LUA)
+        found = script(
+            keys=[cache.make_key(_version_key(namespace))], args=[cache.make_key(f"{namespace}:"), f":{digest}"]
+        )
+        if found is not None:
+            entry = found[1] if len(found) > 1 else None
+            return f"{namespace}:{int(found[0])}:{digest}", None if entry is None else redis.decode(entry)
+    key = f"{namespace}:{version(namespace)}:{digest}"
+    return key, cache.get(key)
+
+
 def cached(namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Callable[[], T]) -> T:
     """``compute()``, through the cache. Exceptions of ``compute`` (404, 400…)
     propagate and nothing is cached."""
     if _being_written(namespace) or not _usable():
         return compute()
     try:
-        digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
-        key = f"{namespace}:{version(namespace)}:{digest}"
-        hit = cache.get(key)
+        key, hit = _lookup(namespace, hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest())
     except Exception as exc:
         mark_failed(exc)
         return compute()

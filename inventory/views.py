@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 
 from config import cache as read_cache
 from config.permissions import IsStaff
+from config.renderers import JSONRenderer
 from config.schema import ErrorResponse409Serializer
 from inventory import selectors, services
 from inventory.filters import ProductFilter
@@ -23,6 +25,10 @@ from inventory.serializers import (
     StockMovementSerializer,
 )
 from inventory.services import CATALOG, CATALOG_TTL
+
+
+def _json(body: bytes) -> HttpResponse:
+    return HttpResponse(body, content_type=JSONRenderer.media_type)
 
 
 def _is_staff(request: Request) -> bool:
@@ -52,18 +58,20 @@ class ProductViewSet(viewsets.GenericViewSet):
         # Public and staff see different products; nothing here is per-user.
         return (self.action, _is_staff(request), request.build_absolute_uri())
 
-    def list(self, request: Request) -> Response:
-        def render() -> Any:
+    # Pages are cached as the JSON bytes they are sent as: a hit is one Redis
+    # round trip and no rendering.
+    def list(self, request: Request) -> HttpResponse:
+        def render() -> bytes:
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-            return self.get_paginated_response(ProductSerializer(page, many=True).data).data
+            return JSONRenderer().render(self.get_paginated_response(ProductSerializer(page, many=True).data).data)
 
-        return Response(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
+        return _json(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
 
-    def retrieve(self, request: Request, pk: str) -> Response:
-        def render() -> Any:
-            return ProductSerializer(self.get_object()).data
+    def retrieve(self, request: Request, pk: str) -> HttpResponse:
+        def render() -> bytes:
+            return JSONRenderer().render(ProductSerializer(self.get_object()).data)
 
-        return Response(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
+        return _json(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
 
     @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductSerializer})
     def create(self, request: Request) -> Response:

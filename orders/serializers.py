@@ -49,12 +49,12 @@ class OrderLineSerializer(serializers.ModelSerializer[OrderLine]):
         read_only_fields = fields
 
 
+# An order as the API shows it. The fields below are the contract (and the
+# schema); order_representation writes them without DRF's per-field cost, from
+# a model or from .values() rows, and a test holds it to what DRF's own
+# rendering of these fields gives. (A comment, not a docstring: a docstring
+# would become the schema's description.)
 class OrderSerializer(_CurrencyMixin, serializers.ModelSerializer[Order]):
-    """An order as the API shows it. The fields below are the contract (and
-    the schema); :func:`order_representation` writes them without DRF's
-    per-field cost, from a model or from ``.values()`` rows, and a test holds
-    it to what DRF's own rendering of these fields gives."""
-
     customer = UserBriefSerializer(read_only=True)
     lines = OrderLineSerializer(many=True, read_only=True)
     coupon = serializers.CharField(source="coupon_code", read_only=True, allow_null=True)
