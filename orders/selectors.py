@@ -6,7 +6,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from config.prepared import Prepared
-from orders.models import Coupon, Order, OrderLine, OrderStatus
+from orders.models import Coupon, Order, OrderStatus
 from users.models import User
 
 MAX_ID = 2**63 - 1
@@ -27,24 +27,28 @@ def order_list(*, user: User) -> QuerySet[Order]:
     return qs if user.is_staff else qs.filter(customer=user)
 
 
-_any_order = Prepared(lambda id: Order.objects.filter(id=id).order_by().values(*ORDER_COLUMNS))
+# An order with its lines in one query: one row per line (LEFT JOIN, so an
+# order without lines is still one row).
+_ORDER_WITH_LINES = (*ORDER_COLUMNS, *(f"lines__{c}" for c in LINE_COLUMNS))
+_any_order = Prepared(lambda id: Order.objects.filter(id=id).order_by("lines__position").values(*_ORDER_WITH_LINES))
 _own_order = Prepared(
-    lambda id, customer_id: Order.objects.filter(id=id, customer_id=customer_id).order_by().values(*ORDER_COLUMNS)
-)
-_order_lines = Prepared(
-    lambda order_id: OrderLine.objects.filter(order_id=order_id).order_by("position").values(*LINE_COLUMNS)
+    lambda id, customer_id: (
+        Order.objects.filter(id=id, customer_id=customer_id).order_by("lines__position").values(*_ORDER_WITH_LINES)
+    )
 )
 
 
 def order_rows(*, user: User, order_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One order the user may see (their own; staff: any) and its lines, as
-    rows: two prepared queries, no model instances. Http404 if there is none."""
+    rows: one prepared query, no model instances. Http404 if there is none."""
     found = (
         _any_order.values(id=order_id) if user.is_staff else _own_order.values(id=order_id, customer_id=user.id)
     ) if 0 < order_id <= MAX_ID else []  # fmt: skip
     if not found:
         raise Http404("No Order matches the given query.")
-    return found[0], _order_lines.values(order_id=order_id)
+    order = {c: found[0][c] for c in ORDER_COLUMNS}
+    lines = [{c: row[f"lines__{c}"] for c in LINE_COLUMNS} for row in found if row["lines__product_id"] is not None]
+    return order, lines
 
 
 def coupon_list() -> QuerySet[Coupon]:

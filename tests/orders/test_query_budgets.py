@@ -16,8 +16,8 @@ from tests.orders.helpers import ORDERS, order_url
 
 pytestmark = pytest.mark.django_db
 
-# JWT user + the order with its customer (one JOIN) + its lines (one prefetch).
-DETAIL_QUERIES = 3
+# JWT user + the order with its customer and its lines (one query, JOINs).
+DETAIL_QUERIES = 2
 # JWT user + the page of orders with their customers + the page's lines.
 LIST_QUERIES = 3
 

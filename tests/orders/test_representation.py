@@ -79,3 +79,10 @@ def test_order_rows_hide_other_customers_orders(orders, other_customer, staff):
         selectors.order_rows(user=other_customer, order_id=orders[0].id)
     order, lines = selectors.order_rows(user=staff, order_id=orders[0].id)
     assert order["id"] == orders[0].id and len(lines) == 1
+
+
+def test_order_rows_of_an_order_without_lines_have_none(customer):
+    # Placement never makes one; the one query (a LEFT JOIN) still finds it.
+    order = Order.objects.create(customer=customer, subtotal=Decimal("0"), discount=Decimal("0"), total=Decimal("0"))
+    row, lines = selectors.order_rows(user=customer, order_id=order.id)
+    assert (row["id"], lines) == (order.id, [])
