@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: install run test lint format schema bench fuzz
+.PHONY: install run test lint format schema bench bench-scale fuzz
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ schema: install
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# 100,000 products and 1,000,000 orders on PostgreSQL (database stockroom_scale):
+# the product page and the order list timed, and EXPLAIN of their queries.
+bench-scale: install
+	$(PY) bench/scale.py --explain docs/explain.txt $(BENCH_ARGS)
 
 # The contract fuzzed big and random (tests/contract/test_fuzz.py); the seed is
 # printed, and FUZZ_SEED=<seed> replays it. FUZZ_MAX_TIME=<s> runs each role for that long.
