@@ -76,6 +76,17 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
+def cache_counts(target: str) -> dict[str, float]:
+    """The read cache's lookups so far by result, from /metrics (all workers)."""
+    counts: dict[str, float] = {}
+    with urllib.request.urlopen(target + "/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("stockroom_cache_requests_total{"):
+                labels, _, value = line.rpartition(" ")
+                counts[labels.split('result="')[1].split('"')[0]] = float(value)
+    return counts
+
+
 def run_wrk(workload: str, target: str, data: Path, args: argparse.Namespace, duration: str) -> dict[str, object]:
     result = data / f"{workload}.json"
     result.unlink(missing_ok=True)
@@ -108,8 +119,13 @@ def bench_stockroom(args: argparse.Namespace) -> list[dict[str, object]]:
         for workload in args.workloads:
             if args.warmup != "0":
                 run_wrk(workload, target, data, args, args.warmup)
+            before = cache_counts(target)
             result = run_wrk(workload, target, data, args, args.duration)
+            after = cache_counts(target)
+            lookups = {k: after.get(k, 0) - before.get(k, 0) for k in ("hit", "miss")}
             result.update(label="stockroom", workers=args.workers, threads=args.threads)
+            if sum(lookups.values()):
+                result.update(cache_hit_rate=round(lookups["hit"] / sum(lookups.values()), 4))
             print(json.dumps(result), flush=True)
             results.append(result)
             time.sleep(2)
