@@ -103,6 +103,8 @@ def run_wrk(workload: str, target: str, data: Path, args: argparse.Namespace, du
 
 def bench_stockroom(args: argparse.Namespace) -> list[dict[str, object]]:
     env = stockroom_env(args)
+    if not args.keep_database:  # a fresh data set each run, as the reference's runner makes its own
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", args.database], check=True)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], capture_output=True)
     sh(sys.executable, "manage.py", "migrate", "--noinput", "-v0", env=env)
     data = Path(tempfile.mkdtemp(prefix="stockroom-bench-"))
@@ -203,6 +205,7 @@ def main() -> None:
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3"])
     parser.add_argument("--reference", action="store_true", help="also run ../shared/perf's reference and PG limit")
+    parser.add_argument("--keep-database", action="store_true", help="reuse the data set of an earlier run")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
