@@ -30,7 +30,6 @@ from config.prepared import Prepared
 TOKENS_KEPT = 4096
 _verified: dict[bytes, Token] = {}
 _users = Prepared(lambda user_id: get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).order_by())
-_MAX_ID = 2**63 - 1
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -65,7 +64,7 @@ def _user(user_id: Any) -> Any:
     """The user a token names (an integer id, or its digits), or None."""
     if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit():
         user_id = int(user_id)
-    if type(user_id) is not int or not 0 < user_id <= _MAX_ID:
+    if type(user_id) is not int:
         return None
     found = _users.instances(user_id=user_id)
     return found[0] if found else None

@@ -29,7 +29,7 @@ def _columns(model: type[Model]) -> tuple[list[Field], Field]:
 
 
 @cache
-def _sql(model: type[Model], vendor: str, rows: int) -> str:
+def _sql(model: type[Model], rows: int) -> str:
     fields, pk = _columns(model)
     quote = connections[router.db_for_write(model)].ops.quote_name
     one = f"({', '.join('%s' for _ in fields)})"
@@ -53,7 +53,7 @@ def bulk_insert(objs: Sequence[M]) -> list[M]:
             raise ValueError("bulk_insert takes new instances of one model")
         params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
     with connection.cursor() as cursor:
-        cursor.execute(_sql(model, connection.vendor, len(objs)), params)
+        cursor.execute(_sql(model, len(objs)), params)
         ids = [row[0] for row in cursor.fetchall()]
     for obj, value in zip(objs, ids, strict=True):
         setattr(obj, pk.attname, value)

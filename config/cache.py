@@ -70,11 +70,16 @@ def version(namespace: str) -> int:
     return int(current)
 
 
+def _redis() -> Any:
+    """django-redis's client when the cache is Redis; None for any other cache."""
+    return getattr(cache, "client", None)
+
+
 def _incr_versions(namespaces: Iterable[str]) -> None:
     """Bump the namespaces' versions, in one pipelined round trip to Redis. A
     version that is missing starts from the clock first, so it still moves
     ahead of any entry cached under an older one."""
-    redis = getattr(cache, "client", None)  # django-redis's client; other caches have none
+    redis = _redis()
     if redis is None:
         for namespace in namespaces:
             try:
@@ -164,20 +169,22 @@ local v = redis.call('GET', KEYS[1])
 if not v then return nil end
 return {v, redis.call('GET', ARGV[1] .. v .. ARGV[2])}
 """
-_scripts: dict[int, Any] = {}
+_versioned_get: Any = None  # the script, registered once, run on any client
 
 
 def _lookup(namespace: str, digest: str) -> tuple[str, Any]:
     """The entry's key under the namespace's current version, and the entry
     (None on a miss)."""
-    redis = getattr(cache, "client", None)  # django-redis's client; other caches have none
+    global _versioned_get
+    redis = _redis()
     if redis is not None:
         client = redis.get_client(write=False)
-        script = _scripts.get(id(client))
-        if script is None:
-            script = _scripts[id(client)] = client.register_script(_VERSIONED_GET_LUA)
-        found = script(
-            keys=[cache.make_key(_version_key(namespace))], args=[cache.make_key(f"{namespace}:"), f":{digest}"]
+        if _versioned_get is None:
+            _versioned_get = client.register_script(_VERSIONED_GET_LUA)
+        found = _versioned_get(
+            keys=[cache.make_key(_version_key(namespace))],
+            args=[cache.make_key(f"{namespace}:"), f":{digest}"],
+            client=client,
         )
         if found is not None:
             entry = found[1] if len(found) > 1 else None

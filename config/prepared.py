@@ -11,7 +11,9 @@ values are exactly what the queryset would have given (a test holds it to
 that), on SQLite as on PostgreSQL.
 
 Arguments are integers (ids), or tuples of integers for ``__in``; a tuple's
-length is part of the SQL, so each length is compiled once.
+length is part of the SQL, so each length is compiled once. An integer no
+64-bit column can hold matches no row, as in the ORM's own lookups (the
+database is not asked: PostgreSQL would refuse the parameter).
 """
 
 import threading
@@ -26,6 +28,7 @@ M = TypeVar("M", bound=Model)
 # Stand-ins for the arguments while compiling: integers that fit any integer
 # column and that no query of ours holds as a constant.
 _FIRST_STAND_IN = 2_100_000_000
+_INT64 = range(-(2**63), 2**63)
 
 
 class _Compiled:
@@ -97,18 +100,35 @@ class Prepared(Generic[M]):
             compiled = cache[shape] = _Compiled(self._build(**stand_ins), stand_ins)
         return compiled
 
+    def _rows(self, arguments: dict[str, int | Sequence[int]]) -> tuple[_Compiled | None, list[Any]]:
+        """The compiled query for these arguments and its rows; (None, []) when
+        an argument is beyond 64 bits and so matches nothing."""
+        normal: dict[str, int | tuple[int, ...]] = {}
+        for name, value in arguments.items():
+            if isinstance(value, int):
+                if value not in _INT64:
+                    return None, []
+                normal[name] = value
+            else:
+                normal[name] = tuple(v for v in value if v in _INT64)
+                if not normal[name]:
+                    return None, []
+        compiled = self._compiled(normal)
+        return compiled, compiled.rows(normal)
+
     def values(self, **arguments: int | Sequence[int]) -> list[dict[str, Any]]:
-        arguments = {k: tuple(v) if not isinstance(v, int) else v for k, v in arguments.items()}
-        compiled = self._compiled(arguments)
+        compiled, rows = self._rows(arguments)
+        if compiled is None:
+            return []
         if compiled.names is None:
             raise TypeError("values() needs a values() queryset; use instances()")
-        names = compiled.names
-        return [dict(zip(names, row, strict=True)) for row in compiled.rows(arguments)]
+        return [dict(zip(compiled.names, row, strict=True)) for row in rows]
 
     def instances(self, **arguments: int | Sequence[int]) -> list[M]:
-        arguments = {k: tuple(v) if not isinstance(v, int) else v for k, v in arguments.items()}
-        compiled = self._compiled(arguments)
+        compiled, rows = self._rows(arguments)
+        if compiled is None:
+            return []
         if compiled.names is not None:
             raise TypeError("instances() needs a model queryset; use values()")
         model = compiled.compiler.query.model
-        return [model.from_db(compiled.alias, compiled.model_fields, row) for row in compiled.rows(arguments)]
+        return [model.from_db(compiled.alias, compiled.model_fields, row) for row in rows]

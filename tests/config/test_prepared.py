@@ -80,3 +80,13 @@ def test_values_and_instances_are_not_mixed(customer):
         Prepared(lambda id: User.objects.filter(id=id)).values(id=customer.id)
     with pytest.raises(TypeError):
         Prepared(lambda id: User.objects.filter(id=id).values("id")).instances(id=customer.id)
+
+
+def test_an_argument_beyond_64_bits_matches_nothing_and_asks_nothing(orders, customer, django_assert_num_queries):
+    prepared = Prepared(own_orders)
+    ids = Prepared(lambda ids: Order.objects.filter(id__in=ids).order_by("id").values("id"))
+    with django_assert_num_queries(0):
+        assert prepared.values(id=2**63, customer_id=customer.id) == []
+        assert prepared.values(id=orders[0].id, customer_id=-(2**63) - 1) == []
+        assert ids.values(ids=[2**64]) == []
+    assert ids.values(ids=[orders[0].id, 2**63]) == [{"id": orders[0].id}]

@@ -86,3 +86,8 @@ def test_order_rows_of_an_order_without_lines_have_none(customer):
     order = Order.objects.create(customer=customer, subtotal=Decimal("0"), discount=Decimal("0"), total=Decimal("0"))
     row, lines = selectors.order_rows(user=customer, order_id=order.id)
     assert (row["id"], lines) == (order.id, [])
+
+
+def test_an_order_id_beyond_64_bits_is_not_found(customer_api):
+    r = customer_api.get(order_url(2**63))
+    assert r.status_code == 404, r.content
