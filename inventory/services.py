@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config import cache as read_cache
-from config.bulk import bulk_insert
+from config.bulk import Writes
 from config.domain_errors import Problem
 from config.prepared import Prepared
 from inventory import selectors
@@ -91,11 +91,14 @@ def stock_apply_locked(
     reason: str,
     created_by_id: int | None,
     order_id: int | None = None,
+    writes: Writes | None = None,
 ) -> list[StockMovement]:
     """:func:`stock_move` for a caller that holds the transaction and has
     locked the products already (``locked``, from :func:`products_lock`).
 
-    One UPDATE and one bulk INSERT whatever the number of changes. Raises
+    One UPDATE and one bulk INSERT whatever the number of changes, sent at
+    once — or, given the caller's ``writes``, with the caller's other writes
+    when it flushes them (the movements' keys are set then). Raises
     ``InsufficientStock`` naming every short change, before writing anything;
     the database's CHECK (stock >= 0) backs the rule up.
     """
@@ -106,9 +109,10 @@ def stock_apply_locked(
     net: dict[int, int] = {}
     for a in applied:
         net[a.product_id] = net.get(a.product_id, 0) + a.delta
-    _stock_add(net)
+    gathered = writes or Writes()
+    gathered.execute(*_stock_add_sql(net))
     read_cache.changed(CATALOG)
-    return bulk_insert(
+    movements = gathered.insert(
         [
             StockMovement(
                 product_id=a.product_id,
@@ -121,11 +125,14 @@ def stock_apply_locked(
             for a in applied
         ]
     )
+    if writes is None:
+        gathered.flush()
+    return movements
 
 
-def _stock_add(net: Mapping[int, int]) -> None:
-    """``stock = stock + delta`` for each product, and ``updated_at`` (a stock
-    change is a change of the product): one UPDATE. Written as SQL because
+def _stock_add_sql(net: Mapping[int, int]) -> tuple[str, list[Any]]:
+    """The UPDATE of ``stock = stock + delta`` for each product, and
+    ``updated_at`` (a stock change is a change of the product). Written as SQL because
     the ORM's Case/When for it costs more Python than the rest of an order."""
     table, pk, stock, updated_at = (
         connection.ops.quote_name(name)
@@ -141,8 +148,7 @@ def _stock_add(net: Mapping[int, int]) -> None:
     params: list[Any] = [v for pair in net.items() for v in pair]
     params.append(connection.ops.adapt_datetimefield_value(timezone.now()))
     params.extend(net)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, params
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from typing import Literal
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from config.bulk import Writes
 from config.representation import money
 from orders.models import Order, OrderLine
 from users.models import OutboxEmail
@@ -54,7 +55,12 @@ def order_email_render(order: Order, lines: Sequence[OrderLine], kind: EmailKind
     )
 
 
-def order_email_enqueue(*, order: Order, lines: Sequence[OrderLine], kind: EmailKind) -> OutboxEmail:
-    """Queue an order email. The caller holds the transaction that changed the order."""
+def order_email_enqueue(
+    *, order: Order, lines: Sequence[OrderLine], kind: EmailKind, writes: Writes | None = None
+) -> OutboxEmail:
+    """Queue an order email. The caller holds the transaction that changed the
+    order (and, given ``writes``, flushes them)."""
     subject, text, html = order_email_render(order, lines, kind)
-    return outbox_enqueue(kind=f"order_{kind}", to=order.customer.email, subject=subject, text=text, html=html)
+    return outbox_enqueue(
+        kind=f"order_{kind}", to=order.customer.email, subject=subject, text=text, html=html, writes=writes
+    )

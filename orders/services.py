@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from config import cache as read_cache
 from config import metrics
-from config.bulk import bulk_insert
+from config.bulk import Writes, bulk_insert
 from config.domain_errors import Problem
 from inventory.domain.ledger import StockChange
 from inventory.services import products_lock, stock_apply_locked, stock_move
@@ -61,10 +61,12 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
     """Place an order: take its stock and one coupon use, all or nothing.
 
     Locks the products (one query, id order), then the coupon; checks and
-    prices the draft against what it locked; takes the stock through the
-    inventory ledger (movements carry the order id); writes the order and
-    its lines in bulk; queues the confirmation email after commit. The number
-    of queries does not grow with the number of lines.
+    prices the draft against what it locked; writes the order; then takes
+    the stock through the inventory ledger (movements carry the order id),
+    writes the lines and puts the confirmation email in the outbox — on
+    PostgreSQL in one statement (config.bulk.Writes) — and publishes the
+    email after commit. The number of queries does not grow with the number
+    of lines.
     """
     locked = products_lock(line.product_id for line in draft.lines)
     catalog = {
@@ -86,14 +88,17 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
             )
         ]
     )
+    # The rest depends on nothing written after the order: one statement.
+    writes = Writes()
     stock_apply_locked(
         locked=locked,
         changes=[StockChange(line.product_id, -line.quantity, attr=line.attr) for line in priced.lines],
         reason=f"order {order.id} placed",
         created_by_id=customer.id,
         order_id=order.id,
+        writes=writes,
     )
-    lines = bulk_insert(
+    lines = writes.insert(
         [
             OrderLine(
                 order=order,
@@ -108,12 +113,13 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
             for position, line in enumerate(priced.lines)
         ]
     )
+    order_email_enqueue(order=order, lines=lines, kind="confirmation", writes=writes)
+    writes.flush()
     if coupon is not None:
         Coupon.objects.filter(id=coupon.id).update(times_used=F("times_used") + 1)
     # The caller renders the order next: hand it the lines just written
     # instead of reading them back.
     order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
-    order_email_enqueue(order=order, lines=lines, kind="confirmation")
     read_cache.changed(ORDERS)
     transaction.on_commit(metrics.ORDERS_PLACED.inc)
     return order

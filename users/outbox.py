@@ -15,7 +15,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.utils import timezone
 
-from config.bulk import bulk_insert
+from config.bulk import Writes
 from users.domain.backoff import retry_delay
 from users.models import OutboxEmail
 
@@ -30,15 +30,20 @@ class Delivery(Enum):
     SKIPPED = "skipped"  # already sent or failed, or another worker holds it
 
 
-def outbox_enqueue(*, kind: str, to: str, subject: str, text: str, html: str = "") -> OutboxEmail:
+def outbox_enqueue(
+    *, kind: str, to: str, subject: str, text: str, html: str = "", writes: Writes | None = None
+) -> OutboxEmail:
     """Write an email to the outbox and publish its delivery after commit.
 
     The caller holds the transaction: if it rolls back, no email exists.
+    Given the caller's ``writes``, the row is written when the caller
+    flushes them (and its key is set then).
     """
     from config.background import enqueue_on_commit
     from users.tasks import outbox_deliver_task
 
-    (email,) = bulk_insert(
+    gathered = writes or Writes()
+    (email,) = gathered.insert(
         [
             OutboxEmail(
                 kind=kind,
@@ -50,7 +55,9 @@ def outbox_enqueue(*, kind: str, to: str, subject: str, text: str, html: str = "
             )
         ]
     )
-    enqueue_on_commit(outbox_deliver_task, email.id)
+    gathered.then(lambda: enqueue_on_commit(outbox_deliver_task, email.id))
+    if writes is None:
+        gathered.flush()
     return email
 
 

@@ -1,9 +1,11 @@
-"""bulk_insert stores what bulk_create stores, in one statement, and sets the keys."""
+"""bulk_insert stores what bulk_create stores, in one statement, and sets the keys;
+Writes sends several writes together (one statement on PostgreSQL)."""
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.bulk import bulk_insert
+from config.bulk import Writes, bulk_insert
 from inventory.models import StockMovement
 from orders.models import OrderLine
 from tests.factories import make_product
@@ -57,3 +59,66 @@ def test_only_new_instances_of_one_model(staff):
     with pytest.raises(ValueError):
         bulk_insert([saved])
     assert bulk_insert([]) == []
+
+
+# --- Writes: several writes sent together ------------------------------------------
+
+
+def gathered(product, user) -> tuple[Writes, list[StockMovement], list[str]]:
+    writes = Writes()
+    writes.execute("UPDATE inventory_product SET stock = stock + %s WHERE id = %s", [2, product.id])
+    rows = writes.insert(movements(product, user))
+    seen: list[str] = []
+    writes.then(lambda: seen.append(f"keys {[m.pk is not None for m in rows]}"))
+    return writes, rows, seen
+
+
+def test_writes_are_sent_at_the_flush_in_one_statement_on_postgresql(staff, django_assert_num_queries):
+    product = make_product(stock=5)
+    writes, rows, seen = gathered(product, staff)
+    assert all(m.pk is None for m in rows) and seen == []  # nothing sent yet
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
+        writes.flush()
+    assert seen == ["keys [True, True]"]  # callbacks run after the keys are set
+    product.refresh_from_db()
+    assert product.stock == 7
+    stored = StockMovement.objects.filter(id__in=[m.id for m in rows]).order_by("id")
+    assert [(m.id, m.delta, m.reason, m.order_id) for m in stored] == [
+        (m.id, m.delta, m.reason, m.order_id) for m in sorted(rows, key=lambda m: m.id)
+    ]
+    assert {m.delta for m in stored} == {-1, 3}
+    # Each key is the key of the row with its own values.
+    for m in rows:
+        assert StockMovement.objects.get(id=m.id).delta == m.delta
+
+
+def test_writes_keep_each_models_keys_apart(staff, customer):
+    from orders.models import Order
+
+    product = make_product(stock=5)
+    writes = Writes()
+    lines = writes.insert(movements(product, staff))
+    orders = writes.insert([Order(customer=customer, subtotal=1, discount=0, total=1) for _ in range(3)])
+    writes.flush()
+    assert sorted(Order.objects.filter(customer=customer).values_list("id", flat=True)) == sorted(o.id for o in orders)
+    assert sorted(StockMovement.objects.filter(product=product).exclude(reason="initial stock").values_list("id", flat=True)) == sorted(
+        m.id for m in lines
+    )
+
+
+def test_a_refused_write_fails_the_whole_flush(staff):
+    product = make_product(stock=1)
+    writes = Writes()
+    writes.insert(movements(product, staff))
+    writes.execute("UPDATE inventory_product SET stock = stock - %s WHERE id = %s", [5, product.id])  # CHECK >= 0
+    with pytest.raises(IntegrityError), transaction.atomic():
+        writes.flush()
+    assert not StockMovement.objects.filter(reason="ünïcode ‘reason’").exists()
+    product.refresh_from_db()
+    assert product.stock == 1
+
+
+def test_a_flush_with_nothing_gathered_sends_nothing(django_assert_num_queries):
+    writes = Writes()
+    with django_assert_num_queries(0):
+        writes.flush()
