@@ -101,9 +101,9 @@ def test_writes_keep_each_models_keys_apart(staff, customer):
     orders = writes.insert([Order(customer=customer, subtotal=1, discount=0, total=1) for _ in range(3)])
     writes.flush()
     assert sorted(Order.objects.filter(customer=customer).values_list("id", flat=True)) == sorted(o.id for o in orders)
-    assert sorted(StockMovement.objects.filter(product=product).exclude(reason="initial stock").values_list("id", flat=True)) == sorted(
-        m.id for m in lines
-    )
+    assert sorted(
+        StockMovement.objects.filter(product=product).exclude(reason="initial stock").values_list("id", flat=True)
+    ) == sorted(m.id for m in lines)
 
 
 def test_a_refused_write_fails_the_whole_flush(staff):
