@@ -15,13 +15,14 @@ If Redis does not answer, the limiter fails open: the request is served,
 and the failure is logged and counted.
 """
 
+import functools
 import ipaddress
 import logging
 import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,7 @@ class Rate:
         return self.interval_us / MICROS
 
 
+@functools.lru_cache(maxsize=64)
 def parse_rate(text: str) -> Rate:
     """``"20/min"`` → Rate(20, 60); ``"5/10s"`` → Rate(5, 10). Units: s, min, h,
     day (and their long names)."""
@@ -125,24 +127,33 @@ def gcra(tat: int | None, now: int, rate: Rate) -> Decision:
 
 # --- Stores ----------------------------------------------------------------------
 
-# The same arithmetic as gcra(), in whole microseconds. Lua numbers are
-# doubles: exact for integers below 2^53 (epoch microseconds are ~1.7e15), but
-# tostring() keeps only 14 digits, so the state is written with %d.
+# The same arithmetic as gcra(), in whole microseconds, for every key of a
+# request at once: KEYS[i] with ARGV[2i-1] (limit) and ARGV[2i] (interval);
+# four numbers back per key. Lua numbers are doubles: exact for integers
+# below 2^53 (epoch microseconds are ~1.7e15), but tostring() keeps only 14
+# digits, so the state is written with %d.
 _GCRA_LUA = """
 redis.replicate_commands()
-local limit = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local window = limit * interval
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local new_tat = tat + interval
-if new_tat - now > window then
-  return {0, 0, tat - now, new_tat - window - now}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local interval = tonumber(ARGV[2 * i])
+  local window = limit * interval
+  local tat = tonumber(redis.call('GET', key)) or now
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  if new_tat - now > window then
+    for _, v in ipairs({0, 0, tat - now, new_tat - window - now}) do out[#out + 1] = v end
+  else
+    redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+    for _, v in ipairs({1, math.floor((window - (new_tat - now)) / interval), new_tat - now, 0}) do
+      out[#out + 1] = v
+    end
+  end
 end
-redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
-return {1, math.floor((window - (new_tat - now)) / interval), new_tat - now, 0}
+return out
 """
 
 
@@ -155,14 +166,21 @@ class LocalStore:
         self._lock = threading.Lock()
 
     def check(self, key: str, rate: Rate) -> Decision:
+        (decision,) = self.check_many([(key, rate)])
+        return decision
+
+    def check_many(self, checks: Sequence[tuple[str, Rate]]) -> list[Decision]:
         with self._lock:
             now = round(self.clock() * MICROS)
-            decision = gcra(self._tats.get(key), now, rate)
-            if decision.allowed:
-                self._tats[key] = decision.tat
+            decisions = []
+            for key, rate in checks:
+                decision = gcra(self._tats.get(key), now, rate)
+                if decision.allowed:
+                    self._tats[key] = decision.tat
+                decisions.append(decision)
             if len(self._tats) > 100_000:  # forget keys that have fully recovered
                 self._tats = {k: v for k, v in self._tats.items() if v > now}
-            return decision
+            return decisions
 
     def clear(self) -> None:
         with self._lock:
@@ -170,7 +188,8 @@ class LocalStore:
 
 
 class RedisStore:
-    """Limits shared by every process: one atomic Lua script per request."""
+    """Limits shared by every process: one atomic Lua script per request,
+    whatever the number of limits it counts against."""
 
     def __init__(self) -> None:
         self._script: Any = None
@@ -181,13 +200,24 @@ class RedisStore:
         return get_redis_connection("default")
 
     def check(self, key: str, rate: Rate) -> Decision:
+        (decision,) = self.check_many([(key, rate)])
+        return decision
+
+    def check_many(self, checks: Sequence[tuple[str, Rate]]) -> list[Decision]:
         client = self._client()
         if self._script is None:
             self._script = client.register_script(_GCRA_LUA)
-        allowed, remaining, reset_us, retry_us = self._script(
-            keys=[f"stockroom:{KEY_PREFIX}:{key}"], args=[rate.limit, rate.interval_us], client=client
+        out = self._script(
+            keys=[f"stockroom:{KEY_PREFIX}:{key}" for key, _ in checks],
+            args=[n for _, rate in checks for n in (rate.limit, rate.interval_us)],
+            client=client,
         )
-        return Decision(bool(allowed), rate.limit, int(remaining), reset_us / MICROS, retry_us / MICROS, 0)
+        return [
+            Decision(bool(allowed), rate.limit, int(remaining), reset_us / MICROS, retry_us / MICROS, 0)
+            for (_, rate), (allowed, remaining, reset_us, retry_us) in zip(
+                checks, zip(*[iter(out)] * 4, strict=True), strict=True
+            )
+        ]
 
     def clear(self) -> None:
         client = self._client()
@@ -206,19 +236,27 @@ def store() -> LocalStore | RedisStore:
 
 def limiter_check(key: str, rate: Rate) -> Decision | None:
     """The decision for one request, or None when the store failed (fail open)."""
+    return limiter_check_many([(key, rate)])[0]
+
+
+def limiter_check_many(checks: Sequence[tuple[str, Rate]]) -> list[Decision | None]:
+    """The decisions for one request counted against several limits, in one
+    round trip to the store; all None when the store failed (fail open)."""
     global failures
+    if not checks:
+        return []
     if settings.REDIS_URL and not read_cache.available():
         failures += 1
         metrics.LIMITER_FAILURES.inc()  # Redis failed moments ago: don't wait on it again yet
-        return None
+        return [None] * len(checks)
     try:
-        return store().check(key, rate)
+        return list(store().check_many(checks))
     except Exception as exc:  # Redis down, hung (socket timeout) or refusing
         failures += 1
         metrics.LIMITER_FAILURES.inc()
         read_cache.mark_failed(exc)
         logger.warning("rate limiter unavailable, serving the request unlimited: %s", exc)
-        return None
+        return [None] * len(checks)
 
 
 # --- Client identity ---------------------------------------------------------------
@@ -249,8 +287,12 @@ def client_ip(request: HttpRequest) -> str:
 
 
 class _GcraThrottle(BaseThrottle):
-    """A DRF throttle backed by :func:`limiter_check`. Subclasses name the
-    scope, the setting holding the rate, and whose requests share a key."""
+    """A DRF throttle backed by :func:`limiter_check_many`. Subclasses name the
+    scope, the setting holding the rate, and whose requests share a key.
+
+    The first of a view's throttles to be asked decides for all of them, in
+    one round trip (placing an order counts against two limits); the others
+    read their decision from the request."""
 
     scope: str = ""
     rate_setting: str = ""
@@ -259,11 +301,10 @@ class _GcraThrottle(BaseThrottle):
         raise NotImplementedError
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        key = self.key(request, view)
-        if key is None:
-            return True
-        rate = parse_rate(getattr(settings, self.rate_setting))
-        decision = limiter_check(f"{self.scope}:{key}", rate)
+        decisions: dict[str, Decision | None] | None = getattr(request, "_gcra_decisions", None)
+        if decisions is None or self.scope not in decisions:
+            decisions = request._gcra_decisions = _decide(request, view, self)  # type: ignore[attr-defined]
+        decision = decisions.get(self.scope)
         if decision is None:
             return True
         self.decision = decision
@@ -274,6 +315,26 @@ class _GcraThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return math.ceil(self.decision.retry_after) if hasattr(self, "decision") else None
+
+
+def _decide(request: Request, view: Any, asking: _GcraThrottle) -> dict[str, Decision | None]:
+    """Every GCRA throttle of ``view`` (and ``asking``), decided at once for
+    this request: scope → decision (None: not counted, or the store failed)."""
+    throttles = [t for t in view.get_throttles() if isinstance(t, _GcraThrottle)]
+    if all(t.scope != asking.scope for t in throttles):
+        throttles.append(asking)
+    decisions: dict[str, Decision | None] = {t.scope: None for t in throttles}
+    counted = []
+    for throttle in throttles:
+        if (key := throttle.key(request, view)) is not None:
+            counted.append(
+                (throttle.scope, f"{throttle.scope}:{key}", parse_rate(getattr(settings, throttle.rate_setting)))
+            )
+    for (scope, _, _), decision in zip(
+        counted, limiter_check_many([(key, rate) for _, key, rate in counted]), strict=True
+    ):
+        decisions[scope] = decision
+    return decisions
 
 
 class AnonThrottle(_GcraThrottle):

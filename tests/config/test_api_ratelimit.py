@@ -150,6 +150,27 @@ def test_order_creation_is_limited_per_user_not_per_address(customer_api, other_
     assert customer_api.get(ORDERS).status_code == 200
 
 
+def test_placing_an_order_counts_against_both_its_limits_in_one_call_to_the_store(customer_api, settings, monkeypatch):
+    settings.RATE_LIMIT_ORDERS, settings.RATE_LIMIT_USER = "2/min", "3/min"
+    real = ratelimit.store()
+    calls: list[list[str]] = []
+
+    class Counting:
+        def check_many(self, checks):  # type: ignore[no-untyped-def]
+            calls.append([key.split(":")[0] for key, _ in checks])
+            return real.check_many(checks)
+
+    monkeypatch.setattr(ratelimit, "store", lambda: Counting())
+    product = make_product(stock=10)
+    statuses = [customer_api.post(ORDERS, order_body(product.id)).status_code for _ in range(3)]
+    listed = customer_api.get(ORDERS)
+
+    assert calls == [["user", "orders"]] * 3 + [["user"]]  # one round trip a request
+    assert statuses == [201, 201, 429]  # the orders limit refused the third
+    assert listed.status_code == 429  # and the third order still counted against the user's 3/min
+    assert rate_headers(listed.headers)[:2] == (3, 0)
+
+
 # --- Client identity: X-Forwarded-For only from our own proxies ----------------------------
 
 
@@ -207,6 +228,9 @@ def test_forwarded_for_through_a_chain_of_trusted_proxies_finds_the_first_untrus
 
 class BrokenStore:
     def check(self, key, rate):  # type: ignore[no-untyped-def]
+        raise ConnectionError("the store is down")
+
+    def check_many(self, checks):  # type: ignore[no-untyped-def]
         raise ConnectionError("the store is down")
 
     def clear(self) -> None:
