@@ -75,10 +75,21 @@ def _redis() -> Any:
     return getattr(cache, "client", None)
 
 
+# Bump every version in KEYS; one that is missing starts from ARGV[1] (the clock).
+_INCR_VERSIONS_LUA = """
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'NX')
+  redis.call('INCR', key)
+end
+"""
+_incr_script: Any = None  # registered once, run on any client
+
+
 def _incr_versions(namespaces: Iterable[str]) -> None:
-    """Bump the namespaces' versions, in one pipelined round trip to Redis. A
-    version that is missing starts from the clock first, so it still moves
-    ahead of any entry cached under an older one."""
+    """Bump the namespaces' versions, in one round trip to Redis (one Lua
+    call). A version that is missing starts from the clock first, so it still
+    moves ahead of any entry cached under an older one."""
+    global _incr_script
     redis = _redis()
     if redis is None:
         for namespace in namespaces:
@@ -87,13 +98,14 @@ def _incr_versions(namespaces: Iterable[str]) -> None:
             except ValueError:  # no version yet: start one
                 version(namespace)
         return
-    pipe = redis.get_client(write=True).pipeline(transaction=False)
-    start = time.time_ns() // 1000
-    for namespace in namespaces:
-        key = cache.make_key(_version_key(namespace))
-        pipe.set(key, start, nx=True)
-        pipe.incr(key)
-    pipe.execute()
+    client = redis.get_client(write=True)
+    if _incr_script is None:
+        _incr_script = client.register_script(_INCR_VERSIONS_LUA)
+    _incr_script(
+        keys=[cache.make_key(_version_key(namespace)) for namespace in namespaces],
+        args=[time.time_ns() // 1000],
+        client=client,
+    )
 
 
 def _usable() -> bool:
