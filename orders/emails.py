@@ -1,11 +1,11 @@
-"""Order emails — confirmation when placed, notice when cancelled — rendered
-from templates into the outbox (users.outbox), which delivers them."""
+"""Order emails — confirmation when placed, notice when cancelled — queued in
+the outbox (users.outbox) with what their templates need; the outbox renders
+them when it delivers them, outside the request."""
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
-from django.template.loader import render_to_string
 
 from config.bulk import Writes
 from config.representation import money
@@ -21,13 +21,12 @@ SUBJECTS: dict[str, str] = {
 }
 
 
-def order_email_render(order: Order, lines: Sequence[OrderLine], kind: EmailKind) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of an order email.
-
-    The templates get every value already written out (money as the API
-    writes it), so rendering them costs no number formatting per value."""
+def order_email_context(order: Order, lines: Sequence[OrderLine]) -> dict[str, Any]:
+    """What an order email's templates show, as plain JSON values: every value
+    already written out (money as the API writes it), so the outbox row holds
+    the email as it was at the time, and rendering formats no numbers."""
     customer = order.customer
-    context = {
+    return {
         "customer_name": customer.full_name or customer.username,
         "order": {
             "id": str(order.id),
@@ -48,11 +47,6 @@ def order_email_render(order: Order, lines: Sequence[OrderLine], kind: EmailKind
         ],
         "currency": settings.CURRENCY,
     }
-    return (
-        SUBJECTS[kind].format(id=order.id),
-        render_to_string(f"orders/{kind}.txt", context),
-        render_to_string(f"orders/{kind}.html", context),
-    )
 
 
 def order_email_enqueue(
@@ -60,7 +54,11 @@ def order_email_enqueue(
 ) -> OutboxEmail:
     """Queue an order email. The caller holds the transaction that changed the
     order (and, given ``writes``, flushes them)."""
-    subject, text, html = order_email_render(order, lines, kind)
     return outbox_enqueue(
-        kind=f"order_{kind}", to=order.customer.email, subject=subject, text=text, html=html, writes=writes
+        kind=f"order_{kind}",
+        to=order.customer.email,
+        subject=SUBJECTS[kind].format(id=order.id),
+        template=f"orders/{kind}",
+        context=order_email_context(order, lines),
+        writes=writes,
     )

@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from config.background import enqueue_on_commit
 from users import selectors, services
 from users.models import OutboxEmail, User, normalize_email
-from users.outbox import outbox_retry_now
+from users.outbox import outbox_render, outbox_retry_now
 from users.tasks import outbox_deliver_task
 
 
@@ -125,7 +125,7 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     ordering = ("-created_at", "-id")
     readonly_fields = (
         "kind", "to", "subject", "status", "attempts", "last_error", "next_attempt_at", "created_at", "sent_at",
-        "body_text", "body_html",
+        "text_body", "html_body",
     )  # fmt: skip
     actions = ("retry_now",)
 
@@ -136,6 +136,16 @@ class OutboxEmailAdmin(admin.ModelAdmin):
         for email_id in ids:
             enqueue_on_commit(outbox_deliver_task, email_id)
         self.message_user(request, f"{count} email(s) queued for delivery again.", messages.SUCCESS)
+
+    @admin.display(description="Body text")
+    def text_body(self, email: OutboxEmail) -> str:
+        outbox_render(email)  # an email still pending shows what it will send
+        return email.body_text
+
+    @admin.display(description="Body HTML")
+    def html_body(self, email: OutboxEmail) -> str:
+        outbox_render(email)
+        return email.body_html
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

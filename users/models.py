@@ -83,8 +83,14 @@ class OutboxEmail(models.Model):
     kind = models.CharField(max_length=32)
     to = models.EmailField(max_length=254)
     subject = models.CharField(max_length=255)
-    body_text = models.TextField()
+    # The bodies — or, when ``template`` is set, what they are rendered from
+    # when the email is delivered (``<template>.txt`` and ``.html`` with
+    # ``context``, plain JSON values), so the request that queues the email
+    # does not pay for rendering it; delivery stores the bodies it sent.
+    body_text = models.TextField(blank=True, default="")
     body_html = models.TextField(blank=True, default="")
+    template = models.CharField(max_length=100, blank=True, default="")
+    context = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")

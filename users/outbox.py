@@ -9,10 +9,12 @@ import logging
 from datetime import datetime, timedelta
 from enum import Enum
 from random import Random
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from config.bulk import Writes
@@ -31,14 +33,26 @@ class Delivery(Enum):
 
 
 def outbox_enqueue(
-    *, kind: str, to: str, subject: str, text: str, html: str = "", writes: Writes | None = None
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    text: str = "",
+    html: str = "",
+    template: str = "",
+    context: dict[str, Any] | None = None,
+    writes: Writes | None = None,
 ) -> OutboxEmail:
     """Write an email to the outbox and publish its delivery after commit.
 
-    The caller holds the transaction: if it rolls back, no email exists.
-    Given the caller's ``writes``, the row is written when the caller
-    flushes them (and its key is set then).
+    The body is ``text`` (and ``html``), or the templates ``<template>.txt``
+    and ``<template>.html`` rendered with ``context`` (JSON values) when the
+    email is delivered. The caller holds the transaction: if it rolls back,
+    no email exists. Given the caller's ``writes``, the row is written when
+    the caller flushes them (and its key is set then).
     """
+    if bool(text) == bool(template):
+        raise ValueError("an email needs a text body or a template, not both")
     from config.background import enqueue_on_commit
     from users.tasks import outbox_deliver_task
 
@@ -51,6 +65,8 @@ def outbox_enqueue(
                 subject=subject,
                 body_text=text,
                 body_html=html,
+                template=template,
+                context=context,
                 next_attempt_at=timezone.now() + timedelta(seconds=settings.OUTBOX_REDISPATCH_SECONDS),
             )
         ]
@@ -100,11 +116,19 @@ def outbox_deliver(*, email_id: int) -> Delivery:
         email.status = OutboxEmail.Status.SENT
         email.sent_at = timezone.now()
         email.last_error = ""
-        email.save(update_fields=["attempts", "last_error", "status", "sent_at"])
+        email.save(update_fields=["attempts", "last_error", "status", "sent_at", "body_text", "body_html"])
         return Delivery.SENT
 
 
+def outbox_render(email: OutboxEmail) -> None:
+    """Fill in the bodies of an email queued with a template (no-op otherwise)."""
+    if email.template:
+        email.body_text = render_to_string(f"{email.template}.txt", email.context)
+        email.body_html = render_to_string(f"{email.template}.html", email.context)
+
+
 def _send(email: OutboxEmail) -> None:
+    outbox_render(email)
     message = EmailMultiAlternatives(
         subject=email.subject, body=email.body_text, to=[email.to], connection=get_connection(fail_silently=False)
     )

@@ -65,3 +65,19 @@ def test_the_outbox_change_list_runs_the_same_queries_for_5_and_60_emails(admin_
         outbox_enqueue(kind="t", to=f"b{n}@example.com", subject="s", text="t")
     assert OutboxEmail.objects.count() == 60
     assert count() == few
+
+
+def test_an_order_email_pending_in_the_outbox_shows_the_bodies_it_will_send(admin_client, customer):
+    from orders import services
+    from orders.domain.placement import DraftLine, OrderDraft
+    from tests.factories import make_product
+
+    product = make_product(sku="ANV-9", name="Anvil", price="19.99", stock=3)
+    order = services.order_place(customer=customer, draft=OrderDraft((DraftLine(product.id, 2),)))
+    email = OutboxEmail.objects.get(kind="order_confirmation")
+    assert (email.status, email.body_text, email.template) == ("pending", "", "orders/confirmation")
+
+    page = admin_client.get(f"{CHANGELIST}{email.id}/change/")
+    assert page.status_code == 200
+    assert f"order {order.id}".encode() in page.content
+    assert b"ANV-9" in page.content and b"39.98" in page.content
