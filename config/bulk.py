@@ -45,6 +45,21 @@ def _sql(model: type[Model], rows: int) -> str:
     )
 
 
+@cache
+def _unnest_sql(model: type[Model], alias: str) -> str:
+    """PostgreSQL: the INSERT of any number of rows, one array per column —
+    the same text and the same few parameters whatever the number of rows
+    (as Django's own bulk_create does there)."""
+    fields, pk = _columns(model)
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+        f" SELECT * FROM unnest({', '.join(f'%s::{f.db_type(connection)}[]' for f in fields)})"
+        f" RETURNING {quote(pk.column)}"
+    )
+
+
 def _params(objs: Sequence[Model], alias: str) -> list[Any]:
     model = type(objs[0])
     fields, _ = _columns(model)
@@ -90,6 +105,8 @@ class Writes:
         WITH w0 AS (UPDATE …), w1 AS (INSERT … RETURNING id), …
         SELECT 1, id FROM w1 UNION ALL …
 
+    Each INSERT takes one array per column (``unnest``), so the statement's
+    text and its number of parameters do not depend on the number of rows.
     Its parts run on one snapshot, so none may read what another writes:
     they are independent writes, in any order (foreign keys are checked at
     commit). Elsewhere each part is its own statement, in order. The caller
@@ -139,8 +156,10 @@ class Writes:
                 params.extend(part_params)
             else:
                 model = type(part[0])
-                sql, inserts[n] = _sql(model, len(part)), part
-                params.extend(_params(part, self.alias))
+                sql, inserts[n] = _unnest_sql(model, self.alias), part
+                width = len(_columns(model)[0])
+                values = _params(part, self.alias)
+                params.extend(values[column::width] for column in range(width))
                 selects.append(f"SELECT {n}, {connections[self.alias].ops.quote_name(model._meta.pk.column)} FROM w{n}")
             ctes.append(f"w{n} AS ({sql})")
         with connections[self.alias].cursor() as cursor:
