@@ -29,15 +29,18 @@ ORDERS = "/api/v1/orders/"
 
 @contextmanager
 def publishing_to(url: str) -> Iterator[None]:
-    """Make this process publish tasks to ``url`` (and back afterwards)."""
-    before = app.conf.broker_url
+    """Make this process publish tasks to ``url`` (and back afterwards).
+    Publishing connects to ``broker_write_url``: ``broker_url`` alone would
+    not do, as Celery prefers the CELERY_BROKER_URL environment variable to it."""
+    before = app.conf.get("broker_write_url")
 
-    def switch(to: str) -> None:
-        app.conf.broker_url = to
+    def switch(to: str | None) -> None:
+        app.conf.broker_write_url = to
         app._pool = None
         app.amqp._producer_pool = None
 
     switch(url)
+    assert app.connection_for_write().as_uri(include_password=True) == url
     try:
         yield
     finally:

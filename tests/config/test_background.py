@@ -1,0 +1,103 @@
+"""config.background publishes Celery's own task message on the real broker,
+keeps its producer between publishes, and gets a new one after a failure,
+for another broker, or in a forked child. Needs CELERY_BROKER_URL; skipped
+with a reason otherwise (CI sets it)."""
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from kombu import Queue
+
+from config import background
+from config.celery import app
+from tests.orders.test_email_delivery import publishing_to
+from tests.support.services import free_port
+from users.tasks import outbox_deliver_task
+
+BROKER = os.environ.get("CELERY_BROKER_URL", "")
+pytestmark = pytest.mark.skipif(not BROKER, reason="needs CELERY_BROKER_URL (a real broker)")
+
+
+@pytest.fixture
+def queue() -> Iterator[str]:
+    name = f"stockroom-test-{uuid.uuid4().hex[:12]}"
+    before = (app.conf.task_default_queue, app.conf.task_always_eager)
+    app.conf.task_default_queue, app.conf.task_always_eager = name, False
+    yield name
+    app.conf.task_default_queue, app.conf.task_always_eager = before
+    with app.connection_for_write() as connection:
+        Queue(name, channel=connection.default_channel).delete()
+
+
+def received(name: str, timeout: float = 5) -> list[tuple[dict, list]]:
+    """The task messages waiting in queue ``name``: (headers, args) each."""
+    out = []
+    deadline = time.monotonic() + timeout
+    with app.connection_for_read() as connection:
+        bound = Queue(name, channel=connection.default_channel)
+        while time.monotonic() < deadline:
+            message = bound.get(no_ack=True)
+            if message is None:
+                if out:
+                    break
+                time.sleep(0.05)
+                continue
+            args, _kwargs, _ = message.decode()
+            out.append((message.headers, args))
+    return out
+
+
+def test_the_message_is_celerys_own_and_carries_the_request_id(queue):
+    structlog.contextvars.bind_contextvars(request_id="req-background-1")
+    try:
+        background.publish(outbox_deliver_task, 41)
+        background.publish(outbox_deliver_task, 42)
+    finally:
+        structlog.contextvars.clear_contextvars()
+    messages = received(queue)
+    assert [args for _, args in messages] == [[41], [42]]
+    for headers, _ in messages:
+        assert headers["task"] == "users.tasks.outbox_deliver_task"
+        assert headers["request_id"] == "req-background-1"
+        assert headers["id"] and headers["root_id"] == headers["id"]
+        assert headers["ignore_result"] is True
+    assert messages[0][0]["id"] != messages[1][0]["id"]
+
+
+def test_one_producer_is_kept_between_publishes(queue):
+    background.publish(outbox_deliver_task, 1)
+    kept = background._producers.producer
+    background.publish(outbox_deliver_task, 2)
+    assert background._producers.producer is kept
+    assert len(received(queue)) == 2
+
+
+def test_after_a_dead_broker_the_next_publish_reaches_the_working_one(queue):
+    background.publish(outbox_deliver_task, 1)
+    with publishing_to(f"amqp://guest:guest@127.0.0.1:{free_port()}//"):
+        started = time.monotonic()
+        background.publish(outbox_deliver_task, 2)  # refused: logged, not raised
+        assert time.monotonic() - started < 5
+        assert background._producers.producer is None  # dropped: the next publish connects afresh
+    background.publish(outbox_deliver_task, 3)
+    assert [args for _, args in received(queue)] == [[1], [3]]
+
+
+def test_a_forked_child_publishes_on_a_connection_of_its_own(queue):
+    background.publish(outbox_deliver_task, 1)
+    parent_producer = background._producers.producer
+    pid = os.fork()
+    if pid == 0:  # the child: publish, and report through the exit code
+        try:
+            background.publish(outbox_deliver_task, 2)
+            ok = background._producers.producer is not parent_producer and background._producers.key[0] == os.getpid()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    background.publish(outbox_deliver_task, 3)  # the parent's connection still works
+    assert sorted(args[0] for _, args in received(queue)) == [1, 2, 3]
