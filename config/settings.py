@@ -126,9 +126,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # of PostgreSQL's CPU per order. 0 turns preparing off (e.g. behind
     # PgBouncer in transaction mode without max_prepared_statements).
     _prepare_after = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
-    DATABASES["default"]["OPTIONS"].update(
-        {"server_side_binding": True, "prepare_threshold": _prepare_after or None}
-    )
+    DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": _prepare_after or None})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache -----------------------------------------------------------------
