@@ -6,6 +6,8 @@
   request carry it in a header and bind it again in the worker.
 - :class:`RequestLogMiddleware` writes one line per request: method, path,
   view, status, duration, user id, client IP, request id and query count.
+- :class:`RequestMetricsMiddleware` counts responses by view, method and
+  status and times them by view (django-prometheus's two series for that).
 - Logs are JSON in production (``LOG_FORMAT=json``) and readable in
   development (``console``), for Django's, Celery's and our own loggers alike.
 """
@@ -21,7 +23,9 @@ import structlog
 from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import Counter, Histogram
+from django_prometheus.middleware import PrometheusAfterMiddleware
+from django_prometheus.utils import Time, TimeSince
+from prometheus_client import Histogram
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -34,7 +38,6 @@ DB_QUERIES = Histogram(
     ["view"],
     buckets=(0, 1, 2, 3, 5, 8, 13, 21, 50, 100),
 )
-DB_QUERIES_TOTAL = Counter("stockroom_db_queries_total", "Database queries run by requests.", ["view"])
 
 
 # --- Logging setup -------------------------------------------------------------
@@ -127,7 +130,6 @@ class RequestLogMiddleware:
         view = match.view_name if match else "<unresolved>"
         user = getattr(request, "user", None)
         DB_QUERIES.labels(view).observe(queries)
-        DB_QUERIES_TOTAL.labels(view).inc(queries)
         log.info(
             "request",
             method=request.method,
@@ -139,6 +141,39 @@ class RequestLogMiddleware:
             client_ip=client_ip(request),
             queries=queries,
         )
+        return response
+
+
+# --- Metrics per request ----------------------------------------------------------------
+
+
+class RequestMetricsMiddleware(PrometheusAfterMiddleware):
+    """django-prometheus, recording what the dashboards read: responses by
+    view, method and status (request rate, 5xx rate) and the latency
+    histogram by view and method (p99), plus exceptions by type and view.
+
+    django-prometheus's pair of middlewares writes some fifteen series per
+    request (by transport, by charset, body sizes, totals before and after
+    the middleware…); in multiprocess mode each write is a locked update of
+    a shared file, about a tenth of the CPU of a cached product page."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        request.prometheus_after_middleware_event = Time()  # type: ignore[attr-defined]
+
+    def process_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def process_template_response(self, request: HttpRequest, response: Any) -> Any:
+        return response
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        method, view = self._method(request), self._get_view_name(request)
+        self.metrics.responses_by_status_view_method.labels(
+            status=str(response.status_code), view=view, method=method
+        ).inc()
+        started = getattr(request, "prometheus_after_middleware_event", None)
+        if started is not None:
+            self.metrics.requests_latency_by_view_method.labels(view=view, method=method).observe(TimeSince(started))
         return response
 
 

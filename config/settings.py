@@ -57,7 +57,6 @@ INSTALLED_APPS = [
 # Django's own for every path but the API's.
 MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -69,7 +68,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.ratelimit.RateLimitHeadersMiddleware",
     "config.observability.RequestLogMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "config.observability.RequestMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
