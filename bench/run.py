@@ -30,6 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PERF = ROOT.parent / "shared" / "perf"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+# The emails W3 queues go to a queue of the benchmark's own (no worker runs),
+# emptied before and after each run so that runs do not differ by what the
+# broker holds.
+BENCH_QUEUE = "stockroom-bench"
 
 
 def log(message: str) -> None:
@@ -57,11 +61,19 @@ def stockroom_env(args: argparse.Namespace) -> dict[str, str]:
         RATE_LIMIT_ORDERS=unlimited,
         RATE_LIMIT_ANON=unlimited,
         RATE_LIMIT_USER=unlimited,
+        CELERY_QUEUE=BENCH_QUEUE,
         WEB_CONCURRENCY=str(args.workers),
         GUNICORN_THREADS=str(args.threads),
         BIND=f"127.0.0.1:{args.port}",
     )
     return env
+
+
+def drop_bench_queue(broker: str) -> None:
+    from kombu import Connection, Queue
+
+    with Connection(broker, connect_timeout=5) as connection:
+        Queue(BENCH_QUEUE, channel=connection.default_channel).delete()
 
 
 def wait_until_up(url: str, timeout: float = 60) -> None:
@@ -109,6 +121,7 @@ def bench_stockroom(args: argparse.Namespace) -> list[dict[str, object]]:
     sh(sys.executable, "manage.py", "migrate", "--noinput", "-v0", env=env)
     data = Path(tempfile.mkdtemp(prefix="stockroom-bench-"))
     sh(sys.executable, "bench/seed.py", str(data), env=env)
+    drop_bench_queue(args.broker)
     log(f"gunicorn: {args.workers} worker(s) × {args.threads} thread(s) on 127.0.0.1:{args.port}")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
@@ -135,6 +148,7 @@ def bench_stockroom(args: argparse.Namespace) -> list[dict[str, object]]:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
+        drop_bench_queue(args.broker)
     return results
 
 

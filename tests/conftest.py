@@ -1,7 +1,8 @@
 """Shared fixtures: API clients signed in as each kind of user, and factories."""
 
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
 from rest_framework.test import APIClient
@@ -119,3 +120,21 @@ def fresh_cache_and_limits():  # type: ignore[no-untyped-def]
 def test_sized_password_hashing(settings):  # type: ignore[no-untyped-def]
     """Production's hasher (Argon2) with test-sized costs; see tests/support/hashers.py."""
     settings.PASSWORD_HASHERS = ["tests.support.hashers.TestSizedArgon2PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
+@pytest.fixture
+def queue(settings) -> Iterator[str]:
+    """A queue of this test's own on the shared broker, real publishing, and
+    the queue deleted afterwards."""
+    from kombu import Queue
+
+    from config.celery import app
+
+    name = f"stockroom-test-{uuid.uuid4().hex[:12]}"
+    before = (app.conf.task_default_queue, app.conf.task_always_eager)
+    app.conf.task_default_queue, app.conf.task_always_eager = name, False
+    settings.OUTBOX_REDISPATCH_SECONDS = 0  # rows are due for the dispatcher at once
+    yield name
+    app.conf.task_default_queue, app.conf.task_always_eager = before
+    with app.connection_for_write() as connection:  # leave the shared broker as it was
+        Queue(name, channel=connection.default_channel).delete()

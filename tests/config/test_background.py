@@ -5,8 +5,6 @@ with a reason otherwise (CI sets it)."""
 
 import os
 import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -14,23 +12,11 @@ from kombu import Queue
 
 from config import background
 from config.celery import app
-from tests.orders.test_email_delivery import publishing_to
-from tests.support.services import free_port
+from tests.support.services import free_port, publishing_to
 from users.tasks import outbox_deliver_task
 
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
 pytestmark = pytest.mark.skipif(not BROKER, reason="needs CELERY_BROKER_URL (a real broker)")
-
-
-@pytest.fixture
-def queue() -> Iterator[str]:
-    name = f"stockroom-test-{uuid.uuid4().hex[:12]}"
-    before = (app.conf.task_default_queue, app.conf.task_always_eager)
-    app.conf.task_default_queue, app.conf.task_always_eager = name, False
-    yield name
-    app.conf.task_default_queue, app.conf.task_always_eager = before
-    with app.connection_for_write() as connection:
-        Queue(name, channel=connection.default_channel).delete()
 
 
 def received(name: str, timeout: float = 5) -> list[tuple[dict, list]]:

@@ -7,14 +7,12 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from config.celery import app
 from tests.conftest import ON_POSTGRES
 from tests.factories import make_product
-from tests.support.services import HungServer, SmtpSink, celery_process, free_port, wait_for
+from tests.support.services import HungServer, SmtpSink, celery_process, free_port, publishing_to, wait_for
 from users.models import OutboxEmail
 from users.tasks import outbox_dispatch_task
 
@@ -27,43 +25,12 @@ pytestmark = [
 ORDERS = "/api/v1/orders/"
 
 
-@contextmanager
-def publishing_to(url: str) -> Iterator[None]:
-    """Make this process publish tasks to ``url`` (and back afterwards).
-    Publishing connects to ``broker_write_url``: ``broker_url`` alone would
-    not do, as Celery prefers the CELERY_BROKER_URL environment variable to it."""
-    before = app.conf.get("broker_write_url")
-
-    def switch(to: str | None) -> None:
-        app.conf.broker_write_url = to
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    switch(url)
-    assert app.connection_for_write().as_uri(include_password=True) == url
-    try:
-        yield
-    finally:
-        switch(before)
-
-
 @pytest.fixture
 def sink() -> Iterator[SmtpSink]:
     server = SmtpSink()
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def queue(settings) -> Iterator[str]:
-    """A queue of this test's own on the shared broker, and real publishing."""
-    name = f"stockroom-test-{uuid.uuid4().hex[:12]}"
-    before = (app.conf.task_default_queue, app.conf.task_always_eager)
-    app.conf.task_default_queue, app.conf.task_always_eager = name, False
-    settings.OUTBOX_REDISPATCH_SECONDS = 0  # rows are due for the dispatcher at once
-    yield name
-    app.conf.task_default_queue, app.conf.task_always_eager = before
 
 
 def worker(queue: str, sink: SmtpSink, tmp_path, **env: str):  # type: ignore[no-untyped-def]

@@ -23,6 +23,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from django.conf import settings
 
+from config.celery import app
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -325,3 +327,23 @@ def runserver_process(*, port: int, env: dict[str, str | None], tmp_path: Path) 
         log_path=tmp_path / f"runserver-{port}.log",
     ) as base:
         yield base
+
+
+@contextmanager
+def publishing_to(url: str) -> Iterator[None]:
+    """Make this process publish tasks to ``url`` (and back afterwards).
+    Publishing connects to ``broker_write_url``: ``broker_url`` alone would
+    not do, as Celery prefers the CELERY_BROKER_URL environment variable to it."""
+    before = app.conf.get("broker_write_url")
+
+    def switch(to: str | None) -> None:
+        app.conf.broker_write_url = to
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    switch(url)
+    assert app.connection_for_write().as_uri(include_password=True) == url
+    try:
+        yield
+    finally:
+        switch(before)
