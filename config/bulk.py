@@ -156,11 +156,11 @@ class Writes:
                 params.extend(part_params)
             else:
                 model = type(part[0])
+                fields, pk = _columns(model)
                 sql, inserts[n] = _unnest_sql(model, self.alias), part
-                width = len(_columns(model)[0])
                 values = _params(part, self.alias)
-                params.extend(values[column::width] for column in range(width))
-                selects.append(f"SELECT {n}, {connections[self.alias].ops.quote_name(model._meta.pk.column)} FROM w{n}")
+                params.extend(values[column :: len(fields)] for column in range(len(fields)))
+                selects.append(f"SELECT {n}, {connections[self.alias].ops.quote_name(pk.column)} FROM w{n}")
             ctes.append(f"w{n} AS ({sql})")
         with connections[self.alias].cursor() as cursor:
             cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects) or 'SELECT NULL, NULL'}", params)

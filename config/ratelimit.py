@@ -199,10 +199,6 @@ class RedisStore:
 
         return get_redis_connection("default")
 
-    def check(self, key: str, rate: Rate) -> Decision:
-        (decision,) = self.check_many([(key, rate)])
-        return decision
-
     def check_many(self, checks: Sequence[tuple[str, Rate]]) -> list[Decision]:
         client = self._client()
         if self._script is None:
@@ -232,11 +228,6 @@ failures = 0  # Redis errors the limiter has failed open on, in this process
 
 def store() -> LocalStore | RedisStore:
     return _redis if settings.REDIS_URL else _local
-
-
-def limiter_check(key: str, rate: Rate) -> Decision | None:
-    """The decision for one request, or None when the store failed (fail open)."""
-    return limiter_check_many([(key, rate)])[0]
 
 
 def limiter_check_many(checks: Sequence[tuple[str, Rate]]) -> list[Decision | None]:

@@ -144,7 +144,7 @@ class OutboxEmailAdmin(admin.ModelAdmin):
 
     @admin.display(description="Body HTML")
     def html_body(self, email: OutboxEmail) -> str:
-        outbox_render(email)
+        outbox_render(email)  # rendered by text_body already: this renders nothing again
         return email.body_html
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -121,8 +121,10 @@ def outbox_deliver(*, email_id: int) -> Delivery:
 
 
 def outbox_render(email: OutboxEmail) -> None:
-    """Fill in the bodies of an email queued with a template (no-op otherwise)."""
-    if email.template:
+    """Fill in the bodies of an email queued with a template, once: an email
+    queued with its bodies, or already rendered (sent, or shown in the
+    admin), keeps the ones it has."""
+    if email.template and not email.body_text:
         email.body_text = render_to_string(f"{email.template}.txt", email.context)
         email.body_html = render_to_string(f"{email.template}.html", email.context)
 

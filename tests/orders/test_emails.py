@@ -48,3 +48,7 @@ def test_a_delivered_email_keeps_the_bodies_it_sent(customer, mailoutbox, django
     assert email.status == "sent"
     assert "NUT-3" in email.body_text and "NUT-3" in email.body_html
     assert [m.body for m in mailoutbox] == [email.body_text]
+    sent = email.body_text
+    email.context = {**email.context, "customer_name": "Someone Else"}
+    outbox_render(email)  # the admin shows what was sent, not a new rendering
+    assert email.body_text == sent
