@@ -55,7 +55,7 @@ def _unnest_sql(model: type[Model], alias: str) -> str:
     quote = connection.ops.quote_name
     return (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" SELECT * FROM unnest({', '.join(f'%s::{f.db_type(connection)}[]' for f in fields)})"
+        f" SELECT * FROM unnest({', '.join(f'%b::{f.db_type(connection)}[]' for f in fields)})"
         f" RETURNING {quote(pk.column)}"
     )
 

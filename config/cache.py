@@ -173,15 +173,66 @@ def _being_written(namespace: str) -> bool:
     return False
 
 
-# The version and the entry under it, in one round trip: KEYS[1] is the
-# version's key, ARGV[1] and ARGV[2] the entry's key before and after the
-# version. Nil when there is no version yet; {version} on a miss.
-_VERSIONED_GET_LUA = """
-local v = redis.call('GET', KEYS[1])
-if not v then return nil end
-return {v, redis.call('GET', ARGV[1] .. v .. ARGV[2])}
+def versioned_get_lua(version_key: str, prefix: str, suffix: str) -> str:
+    """Lua appending to the table ``out`` the namespace's current version and
+    the entry under it: nothing when there is no version yet, the version
+    alone on a miss. The arguments are Lua expressions: the version's key,
+    and the entry's key before and after the version."""
+    return f"""
+local v = redis.call('GET', {version_key})
+if v then
+  out[#out + 1] = v
+  local entry = redis.call('GET', {prefix} .. v .. {suffix})
+  if entry then out[#out + 1] = entry end
+end
 """
+
+
+# The version and the entry under it, in one round trip.
+_VERSIONED_GET_LUA = "local out = {}" + versioned_get_lua("KEYS[1]", "ARGV[1]", "ARGV[2]") + "return out"
 _versioned_get: Any = None  # the script, registered once, run on any client
+
+
+def _digest(parts: tuple[Any, ...]) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+class Probe:
+    """A lookup of :func:`cached` made ahead, in another module's round trip
+    to Redis: the rate limiter reads it in the same Lua call as the limits
+    (a cached page is then one round trip, not two). The script's arguments
+    are :attr:`keys` and :attr:`args`; it stores its answer (what
+    :func:`versioned_get_lua` appended) in :attr:`answer`."""
+
+    __slots__ = ("answer", "args", "digest", "keys", "namespace", "parts")
+
+    def __init__(self, namespace: str, parts: tuple[Any, ...]) -> None:
+        self.namespace, self.parts, self.digest = namespace, parts, _digest(parts)
+        self.keys = [cache.make_key(_version_key(namespace))]
+        self.args = [cache.make_key(f"{namespace}:"), f":{self.digest}"]
+        self.answer: list[Any] | None = None
+
+
+def probe_for(namespace: str, parts: tuple[Any, ...]) -> Probe | None:
+    """A :class:`Probe` for ``cached(namespace, parts, …)``, or None where
+    that would not read Redis (another cache, a recent failure, a namespace
+    this thread's transaction changed)."""
+    if _redis() is None or _being_written(namespace) or not _usable():
+        return None
+    try:
+        return Probe(namespace, parts)
+    except Exception as exc:  # the cache's own key making failed: skip it, as any failure
+        mark_failed(exc)
+        return None
+
+
+def _found(namespace: str, digest: str, answer: list[Any]) -> tuple[str, Any] | None:
+    """The entry's key and the entry (None on a miss) from a versioned GET's
+    answer; None when the namespace has no version yet."""
+    if not answer:
+        return None
+    entry = answer[1] if len(answer) > 1 else None
+    return f"{namespace}:{int(answer[0])}:{digest}", None if entry is None else _redis().decode(entry)
 
 
 def _lookup(namespace: str, digest: str) -> tuple[str, Any]:
@@ -193,25 +244,30 @@ def _lookup(namespace: str, digest: str) -> tuple[str, Any]:
         client = redis.get_client(write=False)
         if _versioned_get is None:
             _versioned_get = client.register_script(_VERSIONED_GET_LUA)
-        found = _versioned_get(
+        answer = _versioned_get(
             keys=[cache.make_key(_version_key(namespace))],
             args=[cache.make_key(f"{namespace}:"), f":{digest}"],
             client=client,
         )
-        if found is not None:
-            entry = found[1] if len(found) > 1 else None
-            return f"{namespace}:{int(found[0])}:{digest}", None if entry is None else redis.decode(entry)
+        if (found := _found(namespace, digest, answer)) is not None:
+            return found
     key = f"{namespace}:{version(namespace)}:{digest}"
     return key, cache.get(key)
 
 
-def cached(namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Callable[[], T]) -> T:
+def cached(
+    namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Callable[[], T], *, probe: Probe | None = None
+) -> T:
     """``compute()``, through the cache. Exceptions of ``compute`` (404, 400…)
-    propagate and nothing is cached."""
+    propagate and nothing is cached. A ``probe`` of the same lookup that was
+    answered saves the round trip."""
     if _being_written(namespace) or not _usable():
         return compute()
     try:
-        key, hit = _lookup(namespace, hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest())
+        found = None
+        if probe is not None and probe.answer is not None and (probe.namespace, probe.parts) == (namespace, parts):
+            found = _found(namespace, probe.digest, probe.answer)
+        key, hit = found or _lookup(namespace, _digest(parts))
     except Exception as exc:
         mark_failed(exc)
         return compute()

@@ -1,5 +1,6 @@
 """Thin views over the catalog and the ledger."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
@@ -58,20 +59,32 @@ class ProductViewSet(viewsets.GenericViewSet):
         # Public and staff see different products; nothing here is per-user.
         return (self.action, _is_staff(request), request.build_absolute_uri())
 
-    # Pages are cached as the JSON bytes they are sent as: a hit is one Redis
-    # round trip and no rendering.
+    def cache_probe(self, request: Request) -> read_cache.Probe | None:
+        """The page's cache lookup, made by the rate limiter in its own round
+        trip to Redis (config.ratelimit)."""
+        if self.action not in ("list", "retrieve"):
+            return None
+        return read_cache.probe_for(CATALOG, self._cache_parts(request))
+
+    def _cached(self, request: Request, render: Callable[[], bytes]) -> HttpResponse:
+        probe: read_cache.Probe | None = getattr(request, "cache_probe", None)
+        parts = probe.parts if probe is not None else self._cache_parts(request)
+        return _json(read_cache.cached(CATALOG, parts, CATALOG_TTL, render, probe=probe))
+
+    # Pages are cached as the JSON bytes they are sent as: a hit is no
+    # rendering, and no round trip of its own to Redis.
     def list(self, request: Request) -> HttpResponse:
         def render() -> bytes:
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
             return JSONRenderer().render(self.get_paginated_response(ProductSerializer(page, many=True).data).data)
 
-        return _json(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
+        return self._cached(request, render)
 
     def retrieve(self, request: Request, pk: str) -> HttpResponse:
         def render() -> bytes:
             return JSONRenderer().render(ProductSerializer(self.get_object()).data)
 
-        return _json(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
+        return self._cached(request, render)
 
     @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductSerializer})
     def create(self, request: Request) -> Response:

@@ -6,7 +6,10 @@ invalidated when the write that changed it commits): what the tests prove is
 that a write is visible to the very next read.
 """
 
+import os
+
 import pytest
+import redis
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -52,6 +55,38 @@ def test_the_second_identical_anonymous_product_detail_runs_no_queries(anon, dja
     with django_assert_num_queries(0):
         assert read(anon, product_url(product.id)) == first
     assert first["price"] == "4.50"
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it): counts round trips to Redis")
+@pytest.mark.parametrize("who", ["anonymous", "staff"])
+def test_a_cached_product_page_costs_one_round_trip_to_redis_limits_included(who, anon, staff_api, monkeypatch):
+    """The rate limiter's Lua call reads the page too (config.ratelimit, Probe)."""
+    client = anon if who == "anonymous" else staff_api
+    product = make_product(price="4.50")
+    urls = [f"{PRODUCTS}?page_size=5", product_url(product.id)]
+    first = [read(client, url) for url in urls]
+    commands: list[str] = []
+    real = redis.Redis.execute_command
+
+    def counting(self, *args, **options):  # type: ignore[no-untyped-def]
+        commands.append(str(args[0]))
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    before = dict(read_cache.stats)
+    again = [client.get(url) for url in urls]
+
+    assert [r.json() for r in again] == first
+    assert read_cache.stats["hits"] - before["hits"] == 2
+    assert all(r["X-RateLimit-Limit"] for r in again)  # the limits were counted
+    assert commands == ["EVALSHA", "EVALSHA"]  # one round trip a page
+
+
+def test_a_cached_page_is_not_served_when_the_limit_refuses(anon, settings):
+    make_product()
+    settings.RATE_LIMIT_ANON = "2/min"
+    assert [anon.get(PRODUCTS).status_code for _ in range(3)] == [200, 200, 429]
+    assert "results" not in anon.get(PRODUCTS).json()
 
 
 def test_another_query_string_is_another_page_not_a_hit(anon):
