@@ -32,8 +32,9 @@ def enqueue_on_commit(task: Task, *args: Any) -> None:
     transaction.on_commit(lambda: publish(task, *args))
 
 
-def publish(task: Task, *args: Any) -> None:
-    """Publish ``task(*args)`` now; a broker failure is logged, never raised."""
+def publish(task: Task, *args: Any) -> bool:
+    """Publish ``task(*args)`` now; whether it was. A broker failure is
+    logged, never raised."""
     try:
         if app.conf.task_always_eager:
             task.apply_async(args=args, retry=False)
@@ -42,6 +43,8 @@ def publish(task: Task, *args: Any) -> None:
     except Exception:  # the broker is unreachable: never break the request
         _drop_producer()  # connect afresh next time
         logger.exception("could not publish task %s%r", task.name, args)
+        return False
+    return True
 
 
 class _Producers(threading.local):

@@ -103,7 +103,12 @@ class OutboxEmail(models.Model):
     class Meta:
         ordering = ("-created_at", "-id")
         verbose_name = "outbox email"
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
+            # What a drain looks for (users.outbox.outbox_deliver_next): the
+            # few emails never tried, among every email ever sent.
+            models.Index(fields=["id"], name="outbox_fresh_idx", condition=models.Q(status="pending", attempts=0)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to}"

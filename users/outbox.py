@@ -2,7 +2,7 @@
 deliver exactly once from a worker, re-dispatch what is still pending.
 
 Nothing here sends mail inside a web request: :func:`outbox_enqueue` writes a
-row and asks Celery (after commit) to run :func:`outbox_deliver`.
+row and, after commit, asks Celery to deliver it (:func:`outbox_announce`).
 """
 
 import logging
@@ -12,6 +12,7 @@ from random import Random
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -53,9 +54,6 @@ def outbox_enqueue(
     """
     if bool(text) == bool(template):
         raise ValueError("an email needs a text body or a template, not both")
-    from config.background import enqueue_on_commit
-    from users.tasks import outbox_deliver_task
-
     gathered = writes or Writes()
     (email,) = gathered.insert(
         [
@@ -71,10 +69,83 @@ def outbox_enqueue(
             )
         ]
     )
-    gathered.then(lambda: enqueue_on_commit(outbox_deliver_task, email.id))
+    gathered.then(lambda: transaction.on_commit(lambda: outbox_announce(email.id)))
     if writes is None:
         gathered.flush()
     return email
+
+
+# Set (if absent) while a drain is queued and has not started; it lapses on
+# its own if the drain is lost.
+WAKE_KEY = "outbox:drain-queued"
+WAKE_SECONDS = 10
+
+
+def outbox_announce(email_id: int) -> None:
+    """After commit: have a worker deliver the email, now.
+
+    With Redis and a broker, many emails share one message: a flag in Redis
+    says a drain (:func:`outbox_drain`) is queued and has not started. The
+    email that sets it publishes the drain; the ones after it publish
+    nothing — the drain clears the flag before it looks for emails, so it
+    finds every email committed before that, and the first one after
+    publishes the next drain. One message to the broker per drain instead of
+    one per email: publishing was an eighth of placing an order. Without
+    Redis (or while it fails), and with tasks run eagerly, each email is
+    published by itself (:func:`outbox_deliver`).
+    """
+    from config import cache as read_cache
+    from config.background import publish
+    from config.celery import app
+    from users.tasks import outbox_deliver_task, outbox_drain_task
+
+    if settings.REDIS_URL and not app.conf.task_always_eager and read_cache.available():
+        try:
+            first = cache.add(WAKE_KEY, 1, timeout=WAKE_SECONDS)
+        except Exception as exc:  # Redis failed: publish the email by itself
+            read_cache.mark_failed(exc)
+        else:
+            if first and not publish(outbox_drain_task):
+                _forget_wake()  # nothing is queued: the next email must publish again
+            return
+    publish(outbox_deliver_task, email_id)
+
+
+def _forget_wake() -> None:
+    try:
+        cache.delete(WAKE_KEY)
+    except Exception:  # it lapses after WAKE_SECONDS; the dispatcher covers the gap
+        logger.warning("could not clear the outbox drain flag", exc_info=True)
+
+
+def outbox_drain(*, limit: int = 500, failures: int = 3) -> int:
+    """Deliver the emails never tried, oldest first, until none is left,
+    ``limit`` were taken, or ``failures`` failed in a row (the mail server
+    is down: the rest wait for the dispatcher, as a failed one waits for its
+    retry time); returns how many were taken. Drains running side by side
+    share the work: each email is taken under ``SKIP LOCKED``."""
+    _forget_wake()  # before looking: an email committed from now on queues another drain
+    taken = failed = 0
+    while taken < limit and failed < failures:
+        delivery = outbox_deliver_next()
+        if delivery is None:
+            break
+        taken += 1
+        failed = 0 if delivery is Delivery.SENT else failed + 1
+    return taken
+
+
+def outbox_deliver_next() -> Delivery | None:
+    """Deliver the oldest email never tried that no other worker holds, as
+    :func:`outbox_deliver`; None when there is none."""
+    with transaction.atomic():
+        email = (
+            OutboxEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxEmail.Status.PENDING, attempts=0)
+            .order_by("id")
+            .first()
+        )
+        return None if email is None else _deliver_locked(email)
 
 
 def outbox_deliver(*, email_id: int) -> Delivery:
@@ -92,32 +163,35 @@ def outbox_deliver(*, email_id: int) -> Delivery:
             .filter(id=email_id, status=OutboxEmail.Status.PENDING)
             .first()
         )
-        if email is None:
-            return Delivery.SKIPPED
-        email.attempts += 1
-        try:
-            _send(email)
-        except Exception as exc:  # SMTP refusals, timeouts, connection errors
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-                email.status = OutboxEmail.Status.FAILED
-                logger.error("outbox email %s failed for good after %s attempts: %s", email.id, email.attempts, exc)
-            else:
-                delay = retry_delay(
-                    email.attempts, base=settings.OUTBOX_RETRY_BASE_SECONDS, cap=settings.OUTBOX_RETRY_CAP_SECONDS,
-                    rng=_rng,
-                )  # fmt: skip
-                email.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-                logger.warning(
-                    "outbox email %s attempt %s failed, retry in %.0fs: %s", email.id, email.attempts, delay, exc
-                )
-            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            return Delivery.FAILED if email.status == OutboxEmail.Status.FAILED else Delivery.RETRY
-        email.status = OutboxEmail.Status.SENT
-        email.sent_at = timezone.now()
-        email.last_error = ""
-        email.save(update_fields=["attempts", "last_error", "status", "sent_at", "body_text", "body_html"])
-        return Delivery.SENT
+        return Delivery.SKIPPED if email is None else _deliver_locked(email)
+
+
+def _deliver_locked(email: OutboxEmail) -> Delivery:
+    """Send ``email``, locked by the caller's transaction, and record how it went."""
+    email.attempts += 1
+    try:
+        _send(email)
+    except Exception as exc:  # SMTP refusals, timeouts, connection errors
+        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            email.status = OutboxEmail.Status.FAILED
+            logger.error("outbox email %s failed for good after %s attempts: %s", email.id, email.attempts, exc)
+        else:
+            delay = retry_delay(
+                email.attempts, base=settings.OUTBOX_RETRY_BASE_SECONDS, cap=settings.OUTBOX_RETRY_CAP_SECONDS,
+                rng=_rng,
+            )  # fmt: skip
+            email.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+            logger.warning(
+                "outbox email %s attempt %s failed, retry in %.0fs: %s", email.id, email.attempts, delay, exc
+            )
+        email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+        return Delivery.FAILED if email.status == OutboxEmail.Status.FAILED else Delivery.RETRY
+    email.status = OutboxEmail.Status.SENT
+    email.sent_at = timezone.now()
+    email.last_error = ""
+    email.save(update_fields=["attempts", "last_error", "status", "sent_at", "body_text", "body_html"])
+    return Delivery.SENT
 
 
 def outbox_render(email: OutboxEmail) -> None:

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from users.outbox import outbox_deliver, outbox_due
+from users.outbox import outbox_deliver, outbox_drain, outbox_due
 
 logger = logging.getLogger(__name__)
 
@@ -13,6 +13,22 @@ logger = logging.getLogger(__name__)
 def outbox_deliver_task(email_id: int) -> str:
     """Deliver one outbox email. Safe to run twice: the second run finds it sent."""
     return outbox_deliver(email_id=email_id).value
+
+
+OUTBOX_DRAIN_LIMIT = 500  # emails a drain takes before it queues itself again
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_drain_task() -> int:
+    """Deliver every email never tried (published once for many emails, see
+    users.outbox.outbox_announce). Safe to run twice, or side by side. If it
+    stopped at its limit, it queues itself again for the rest."""
+    from config.background import publish
+
+    taken = outbox_drain(limit=OUTBOX_DRAIN_LIMIT)
+    if taken >= OUTBOX_DRAIN_LIMIT:
+        publish(outbox_drain_task)  # if the broker refuses, the dispatcher finds the rest when due
+    return taken
 
 
 @shared_task(ignore_result=True)

@@ -1,0 +1,145 @@
+"""Many emails, one message: with Redis and a real broker, the emails of a
+burst of orders are announced by one drain message (users.outbox), the drain
+delivers each of them once, and every failure falls back to what worked
+before (one message per email, or the dispatcher). Needs REDIS_URL and
+CELERY_BROKER_URL; the threads need PostgreSQL. Skipped with a reason
+otherwise (CI sets them all)."""
+
+import os
+import threading
+from collections import Counter
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.db import connection
+
+from config import cache as read_cache
+from tests.config.test_background import received
+from tests.conftest import requires_postgres
+from tests.factories import make_product
+from tests.support.services import free_port, publishing_to
+from users.models import OutboxEmail
+from users.outbox import WAKE_KEY, Delivery, outbox_deliver, outbox_drain, outbox_enqueue
+from users.tasks import outbox_drain_task
+
+pytestmark = [
+    pytest.mark.skipif(
+        not (os.environ.get("REDIS_URL") and os.environ.get("CELERY_BROKER_URL")),
+        reason="needs REDIS_URL and CELERY_BROKER_URL (the flag lives in Redis, the message goes to the broker)",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+ORDERS = "/api/v1/orders/"
+DRAIN = "users.tasks.outbox_drain_task"
+DELIVER = "users.tasks.outbox_deliver_task"
+
+
+def place_orders(client, n: int) -> None:  # type: ignore[no-untyped-def]
+    product = make_product(stock=100)
+    for _ in range(n):
+        r = client.post(ORDERS, {"lines": [{"product_id": product.id, "quantity": 1}]}, format="json")
+        assert r.status_code == 201, r.content
+
+
+def tasks(queue: str) -> list[tuple[str, list]]:
+    return [(headers["task"], args) for headers, args in received(queue)]
+
+
+def test_a_burst_of_orders_is_one_message_and_the_drain_delivers_each_email_once(customer_api, queue):
+    place_orders(customer_api, 5)
+
+    assert tasks(queue) == [(DRAIN, [])]
+    assert OutboxEmail.objects.filter(status="pending", attempts=0).count() == 5
+
+    assert outbox_drain_task() == 5
+    assert outbox_drain_task() == 0  # a drain run twice (redelivered) sends nothing again
+    assert sorted(m.subject for m in mail.outbox) == sorted(e.subject for e in OutboxEmail.objects.all())
+    assert len(mail.outbox) == 5
+    assert set(OutboxEmail.objects.values_list("status", "attempts")) == {("sent", 1)}
+
+
+def test_an_email_after_the_drain_started_queues_the_next_drain(customer_api, queue):
+    place_orders(customer_api, 2)
+    outbox_drain()  # started: the flag is cleared before it looks
+    place_orders(customer_api, 2)
+
+    assert tasks(queue) == [(DRAIN, []), (DRAIN, [])]
+    outbox_drain()
+    assert len(mail.outbox) == 4
+
+
+def test_a_refused_publish_clears_the_flag_so_the_next_email_publishes_again(customer_api, queue):
+    with publishing_to(f"amqp://guest:guest@127.0.0.1:{free_port()}//"):
+        place_orders(customer_api, 1)  # the order stands; the drain could not be queued
+    assert cache.get(WAKE_KEY) is None
+    place_orders(customer_api, 1)
+
+    assert tasks(queue) == [(DRAIN, [])]
+    assert outbox_drain() == 2
+
+
+def test_with_redis_failing_each_email_is_published_by_itself(customer_api, queue, monkeypatch):
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("simulated: Redis is unreachable")
+
+    monkeypatch.setattr(cache, "add", refuse)
+    place_orders(customer_api, 2)
+    read_cache.reset()
+
+    ids = sorted(OutboxEmail.objects.values_list("id", flat=True))
+    assert sorted(tasks(queue)) == [(DELIVER, [ids[0]]), (DELIVER, [ids[1]])]
+
+
+def test_the_drain_leaves_tried_sent_and_failed_emails_alone(settings, queue):
+    settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
+    tried = outbox_enqueue(kind="test", to="a@example.com", subject="tried", text="t")
+    assert outbox_deliver(email_id=tried.id) is Delivery.RETRY
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    sent = outbox_enqueue(kind="test", to="b@example.com", subject="sent", text="t")
+    assert outbox_deliver(email_id=sent.id) is Delivery.SENT
+    OutboxEmail.objects.filter(id=outbox_enqueue(kind="test", to="c@example.com", subject="x", text="t").id).update(
+        status="failed"
+    )
+    fresh = outbox_enqueue(kind="test", to="d@example.com", subject="fresh", text="t")
+    mail.outbox.clear()
+
+    assert outbox_drain() == 1
+    assert [m.subject for m in mail.outbox] == ["fresh"]
+    assert OutboxEmail.objects.get(id=fresh.id).status == "sent"
+    assert OutboxEmail.objects.get(id=tried.id).attempts == 1  # left to its retry time
+
+
+def test_with_the_mail_server_down_a_drain_stops_after_three_failures_in_a_row(settings, queue):
+    settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
+    for n in range(6):
+        outbox_enqueue(kind="test", to=f"{n}@example.com", subject="s", text="t")
+    assert outbox_drain() == 3
+    assert OutboxEmail.objects.filter(attempts=0).count() == 3  # for the dispatcher, when due
+
+
+@requires_postgres
+def test_drains_running_side_by_side_send_each_email_exactly_once(queue):
+    for n in range(40):
+        outbox_enqueue(kind="test", to=f"{n}@example.com", subject=f"email {n}", text="t")
+    barrier = threading.Barrier(4)
+    taken: list[int] = []
+
+    def drain() -> None:
+        try:
+            barrier.wait(timeout=30)
+            taken.append(outbox_drain())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drain) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+
+    assert sum(taken) == 40
+    assert Counter(m.subject for m in mail.outbox) == {f"email {n}": 1 for n in range(40)}
+    assert set(OutboxEmail.objects.values_list("status", "attempts")) == {("sent", 1)}
