@@ -9,10 +9,13 @@ wrk (bench/workloads.lua):
   W2  a customer's own order detail
   W3  placing a 3-line order
 
-It prints one JSON line per workload and a table. With --reference it also
-runs the FastAPI + SQLAlchemy reference from ../shared/perf (its own runner,
-its own database) and PostgreSQL's limit (../shared/perf/limit.sh) in the
-same run, and prints the ratios.
+It prints one JSON line per workload and a table. Each line carries the read
+cache's hit rate and the CPU per request (ms) of the gunicorn workers, of
+PostgreSQL, Redis and RabbitMQ, and of the whole machine (wrk included), read
+from /proc while wrk ran. With --reference it also runs the FastAPI +
+SQLAlchemy reference from ../shared/perf (its own runner, its own database)
+and PostgreSQL's limit (../shared/perf/limit.sh) in the same run, and prints
+the ratios.
 """
 
 import argparse
@@ -99,6 +102,34 @@ def cache_counts(target: str) -> dict[str, float]:
     return counts
 
 
+# CPU time by process name, for CPU per request: what each part of the stack
+# (the web workers, PostgreSQL, Redis, RabbitMQ) spent while wrk ran.
+_PROCESSES = {"postgres": "postgres", "redis-server": "redis", "beam.smp": "rabbitmq"}
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far: the gunicorn workers (children of ``server_pid``),
+    each service by process name, and the whole machine ("all", idle and
+    I/O wait left out)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"stockroom": 0.0, **{name: 0.0 for name in _PROCESSES.values()}}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(fields[1]) == server_pid:  # ppid: a worker
+            out["stockroom"] += seconds
+        elif comm in _PROCESSES:
+            out[_PROCESSES[comm]] += seconds
+    cpu = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    out["all"] = (sum(cpu) - cpu[3] - cpu[4]) / tick
+    return out
+
+
 def run_wrk(workload: str, target: str, data: Path, args: argparse.Namespace, duration: str) -> dict[str, object]:
     result = data / f"{workload}.json"
     result.unlink(missing_ok=True)
@@ -134,9 +165,13 @@ def bench_stockroom(args: argparse.Namespace) -> list[dict[str, object]]:
         for workload in args.workloads:
             if args.warmup != "0":
                 run_wrk(workload, target, data, args, args.warmup)
-            before = cache_counts(target)
+            before, cpu_before = cache_counts(target), cpu_seconds(server.pid)
             result = run_wrk(workload, target, data, args, args.duration)
-            after = cache_counts(target)
+            after, cpu_after = cache_counts(target), cpu_seconds(server.pid)
+            requests = max(1, int(result["requests"]))  # type: ignore[call-overload]
+            result["cpu_ms_per_request"] = {
+                name: round(1000 * (cpu_after[name] - cpu_before[name]) / requests, 3) for name in cpu_after
+            }
             lookups = {k: after.get(k, 0) - before.get(k, 0) for k in ("hit", "miss")}
             result.update(label="stockroom", workers=args.workers, threads=args.threads)
             if sum(lookups.values()):
