@@ -1,11 +1,9 @@
 """Rate limits through the API, on whatever store the run has: the process's
 own without REDIS_URL, Redis (the atomic Lua script) with it."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from config import ratelimit
@@ -20,6 +18,7 @@ from tests.config.helpers import (
     token_body,
 )
 from tests.factories import DEFAULT_PASSWORD, UserFactory, make_product
+from tests.support.threads import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -81,26 +80,7 @@ def test_100_simultaneous_login_attempts_against_a_limit_of_10_let_exactly_10_th
     settings.RATE_LIMIT_AUTH = "10/hour"  # nothing comes back while the test runs
     user = UserFactory()
     body = token_body(user.email, "a wrong password")
-    barrier = threading.Barrier(100)
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def attempt() -> None:
-        try:
-            client = APIClient()
-            barrier.wait(timeout=30)
-            status = client.post(TOKEN, body).status_code
-            with lock:
-                statuses.append(status)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(100)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
+    statuses = run_together(lambda: APIClient().post(TOKEN, body).status_code, 100, timeout=120)
 
     assert Counter(statuses) == {401: 10, 429: 90}
 

@@ -5,13 +5,12 @@ Times given to :func:`gcra` are whole microseconds; ``T0`` is an epoch-sized
 instant on purpose (in floats, there, the last request of a burst was lost).
 """
 
-import threading
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.ratelimit import MICROS, LocalStore, Rate, gcra, parse_rate
+from tests.support.threads import run_together
 
 T0 = 1_700_000_000 * MICROS + 123_456
 SECOND = MICROS
@@ -280,21 +279,7 @@ def test_local_store_clear_forgets_every_key():
 def test_local_store_under_50_threads_allows_exactly_the_limit():
     store = LocalStore()
     rate = Rate(10, 3600.0)  # nothing comes back during the test
-    barrier = threading.Barrier(50)
-    results: list[bool] = []
-    lock = threading.Lock()
-
-    def attempt() -> None:
-        barrier.wait(timeout=10)
-        allowed = store.check("login:203.0.113.9", rate).allowed
-        with lock:
-            results.append(allowed)
-
-    threads = [threading.Thread(target=attempt) for _ in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    results = run_together(lambda: store.check("login:203.0.113.9", rate).allowed, 50, timeout=30)
 
     assert len(results) == 50
     assert results.count(True) == 10

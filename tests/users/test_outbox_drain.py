@@ -6,19 +6,18 @@ CELERY_BROKER_URL; the threads need PostgreSQL. Skipped with a reason
 otherwise (CI sets them all)."""
 
 import os
-import threading
 from collections import Counter
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
-from django.db import connection
 
 from config import cache as read_cache
 from tests.config.test_background import received
 from tests.conftest import requires_postgres
 from tests.factories import make_product
 from tests.support.services import free_port, publishing_to
+from tests.support.threads import run_together
 from users.models import OutboxEmail
 from users.outbox import WAKE_KEY, Delivery, outbox_deliver, outbox_drain, outbox_enqueue
 from users.tasks import outbox_drain_task
@@ -123,22 +122,7 @@ def test_with_the_mail_server_down_a_drain_stops_after_three_failures_in_a_row(s
 def test_drains_running_side_by_side_send_each_email_exactly_once(queue):
     for n in range(40):
         outbox_enqueue(kind="test", to=f"{n}@example.com", subject=f"email {n}", text="t")
-    barrier = threading.Barrier(4)
-    taken: list[int] = []
-
-    def drain() -> None:
-        try:
-            barrier.wait(timeout=30)
-            taken.append(outbox_drain())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=drain) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
+    taken = run_together(outbox_drain, 4)
 
     assert sum(taken) == 40
     assert Counter(m.subject for m in mail.outbox) == {f"email {n}": 1 for n in range(40)}
