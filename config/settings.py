@@ -245,8 +245,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Background tasks and email ---------------------------------------------
 _broker = env.str("CELERY_BROKER_URL", default="")
-# Unset: tasks run in-process, eagerly; the in-memory transport is never used.
-CELERY_BROKER_URL = _broker or "memory://"
+# Unset: tasks run in-process, eagerly. Celery still opens the in-memory
+# transport for its publish signals; naming a host spares kombu's warning.
+CELERY_BROKER_URL = _broker or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not _broker
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="stockroom")
 CELERY_TASK_EAGER_PROPAGATES = False
