@@ -198,11 +198,12 @@ def _digest(parts: tuple[Any, ...]) -> str:
 
 
 class Probe:
-    """A lookup of :func:`cached` made ahead, in another module's round trip
-    to Redis: the rate limiter reads it in the same Lua call as the limits
-    (a cached page is then one round trip, not two). The script's arguments
-    are :attr:`keys` and :attr:`args`; it stores its answer (what
-    :func:`versioned_get_lua` appended) in :attr:`answer`."""
+    """One lookup of :func:`cached`: the versioned GET's arguments
+    (:attr:`keys`, :attr:`args`) and, once made, its answer (what
+    :func:`versioned_get_lua` appended) in :attr:`answer`. :func:`cached`
+    makes it itself, unless it was made ahead in another module's round trip
+    to Redis: the rate limiter reads it in the same Lua call as the limits (a
+    cached page is then one round trip, not two)."""
 
     __slots__ = ("answer", "args", "digest", "keys", "namespace", "parts")
 
@@ -211,6 +212,15 @@ class Probe:
         self.keys = [cache.make_key(_version_key(namespace))]
         self.args = [cache.make_key(f"{namespace}:"), f":{self.digest}"]
         self.answer: list[Any] | None = None
+
+    def found(self) -> tuple[str, Any] | None:
+        """The entry's key and the entry (None on a miss), from the answer;
+        None when there is none yet, or the namespace has no version yet."""
+        if not self.answer:
+            return None
+        entry = self.answer[1] if len(self.answer) > 1 else None
+        key = f"{self.namespace}:{int(self.answer[0])}:{self.digest}"
+        return key, None if entry is None else _redis().decode(entry)
 
 
 def probe_for(namespace: str, parts: tuple[Any, ...]) -> Probe | None:
@@ -226,16 +236,7 @@ def probe_for(namespace: str, parts: tuple[Any, ...]) -> Probe | None:
         return None
 
 
-def _found(namespace: str, digest: str, answer: list[Any]) -> tuple[str, Any] | None:
-    """The entry's key and the entry (None on a miss) from a versioned GET's
-    answer; None when the namespace has no version yet."""
-    if not answer:
-        return None
-    entry = answer[1] if len(answer) > 1 else None
-    return f"{namespace}:{int(answer[0])}:{digest}", None if entry is None else _redis().decode(entry)
-
-
-def _lookup(namespace: str, digest: str) -> tuple[str, Any]:
+def _lookup(probe: Probe) -> tuple[str, Any]:
     """The entry's key under the namespace's current version, and the entry
     (None on a miss)."""
     global _versioned_get
@@ -244,14 +245,10 @@ def _lookup(namespace: str, digest: str) -> tuple[str, Any]:
         client = redis.get_client(write=False)
         if _versioned_get is None:
             _versioned_get = client.register_script(_VERSIONED_GET_LUA)
-        answer = _versioned_get(
-            keys=[cache.make_key(_version_key(namespace))],
-            args=[cache.make_key(f"{namespace}:"), f":{digest}"],
-            client=client,
-        )
-        if (found := _found(namespace, digest, answer)) is not None:
+        probe.answer = _versioned_get(keys=probe.keys, args=probe.args, client=client)
+        if (found := probe.found()) is not None:
             return found
-    key = f"{namespace}:{version(namespace)}:{digest}"
+    key = f"{probe.namespace}:{version(probe.namespace)}:{probe.digest}"
     return key, cache.get(key)
 
 
@@ -264,10 +261,9 @@ def cached(
     if _being_written(namespace) or not _usable():
         return compute()
     try:
-        found = None
-        if probe is not None and probe.answer is not None and (probe.namespace, probe.parts) == (namespace, parts):
-            found = _found(namespace, probe.digest, probe.answer)
-        key, hit = found or _lookup(namespace, _digest(parts))
+        if probe is None or (probe.namespace, probe.parts) != (namespace, parts):
+            probe = Probe(namespace, parts)
+        key, hit = probe.found() or _lookup(probe)
     except Exception as exc:
         mark_failed(exc)
         return compute()

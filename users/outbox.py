@@ -118,7 +118,10 @@ def _forget_wake() -> None:
         logger.warning("could not clear the outbox drain flag", exc_info=True)
 
 
-def outbox_drain(*, limit: int = 500, failures: int = 3) -> int:
+DRAIN_LIMIT = 500  # emails a drain takes before it queues itself again (users.tasks)
+
+
+def outbox_drain(*, limit: int = DRAIN_LIMIT, failures: int = 3) -> int:
     """Deliver the emails never tried, oldest first, until none is left,
     ``limit`` were taken, or ``failures`` failed in a row (the mail server
     is down: the rest wait for the dispatcher, as a failed one waits for its

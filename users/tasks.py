@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from users.outbox import outbox_deliver, outbox_drain, outbox_due
+from users.outbox import DRAIN_LIMIT, outbox_deliver, outbox_drain, outbox_due
 
 logger = logging.getLogger(__name__)
 
@@ -15,9 +15,6 @@ def outbox_deliver_task(email_id: int) -> str:
     return outbox_deliver(email_id=email_id).value
 
 
-OUTBOX_DRAIN_LIMIT = 500  # emails a drain takes before it queues itself again
-
-
 @shared_task(acks_late=True, ignore_result=True)
 def outbox_drain_task() -> int:
     """Deliver every email never tried (published once for many emails, see
@@ -25,8 +22,8 @@ def outbox_drain_task() -> int:
     stopped at its limit, it queues itself again for the rest."""
     from config.background import publish
 
-    taken = outbox_drain(limit=OUTBOX_DRAIN_LIMIT)
-    if taken >= OUTBOX_DRAIN_LIMIT:
+    taken = outbox_drain()
+    if taken >= DRAIN_LIMIT:
         publish(outbox_drain_task)  # if the broker refuses, the dispatcher finds the rest when due
     return taken
 
