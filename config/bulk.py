@@ -7,7 +7,10 @@ costs here. :func:`bulk_insert` does the part we use — new rows, one
 statement, primary keys set from ``RETURNING`` — with each field's own
 ``pre_save`` and ``get_db_prep_save``, so the stored values are the ones
 ``bulk_create`` would store (a test holds it to that). Like ``bulk_create``,
-it sends no signals and calls no ``save()``.
+it sends no signals and calls no ``save()``. A new row may carry a primary
+key drawn ahead from the table's sequence (:func:`next_id`, in the same round
+trip as a query the caller makes anyway), so that the rows that point to it
+can be written in the same statement.
 
 :class:`Writes` goes one step further for a transaction that writes several
 tables at once (placing an order: the stock, its movements, the lines, the
@@ -21,22 +24,47 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.models import Field, Model
+from django.db.models import BigIntegerField, Field, Model
+from django.db.models.expressions import RawSQL
 
 M = TypeVar("M", bound=Model)
 
 
 @cache
-def _columns(model: type[Model]) -> tuple[list[Field], Field]:
+def _columns(model: type[Model], with_pk: bool = False) -> tuple[list[Field], Field]:
+    """The columns an INSERT of new ``model`` rows writes (the primary key
+    only ``with_pk``: drawn ahead), and the primary key."""
     opts = model._meta
     if opts.parents or not opts.pk.db_returning:  # type: ignore[union-attr]
         raise TypeError(f"bulk_insert needs a model with a database-generated primary key: {model.__name__}")
-    return [f for f in opts.concrete_fields if f is not opts.pk], opts.pk  # type: ignore[return-value]
+    return [f for f in opts.concrete_fields if with_pk or f is not opts.pk], opts.pk  # type: ignore[return-value]
+
+
+def next_id(model: type[Model]) -> RawSQL | None:
+    """An expression that draws the next primary key of ``model`` from its
+    sequence — to annotate a query the caller runs anyway, so the id costs no
+    round trip of its own — or None where the database has no sequences
+    (SQLite: insert the row to learn its id). Use it on a query that returns
+    one row, or accept one id drawn per row."""
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        return None
+    table, column = connection.ops.quote_name(model._meta.db_table), model._meta.pk.column  # type: ignore[union-attr]
+    return RawSQL("(SELECT nextval(pg_get_serial_sequence(%s, %s)))", (table, column), output_field=BigIntegerField())
+
+
+def _with_pk(objs: Sequence[Model]) -> bool:
+    """Whether the new rows carry their primary keys (drawn ahead): all or none."""
+    model, with_pk = type(objs[0]), objs[0].pk is not None
+    for obj in objs:
+        if type(obj) is not model or not obj._state.adding or (obj.pk is not None) != with_pk:
+            raise ValueError("bulk_insert takes new instances of one model, all with their keys drawn or none")
+    return with_pk
 
 
 @cache
-def _sql(model: type[Model], rows: int) -> str:
-    fields, pk = _columns(model)
+def _sql(model: type[Model], rows: int, with_pk: bool) -> str:
+    fields, pk = _columns(model, with_pk)
     quote = connections[router.db_for_write(model)].ops.quote_name
     one = f"({', '.join('%s' for _ in fields)})"
     return (
@@ -46,11 +74,11 @@ def _sql(model: type[Model], rows: int) -> str:
 
 
 @cache
-def _unnest_sql(model: type[Model], alias: str) -> str:
+def _unnest_sql(model: type[Model], alias: str, with_pk: bool) -> str:
     """PostgreSQL: the INSERT of any number of rows, one array per column —
     the same text and the same few parameters whatever the number of rows
     (as Django's own bulk_create does there)."""
-    fields, pk = _columns(model)
+    fields, pk = _columns(model, with_pk)
     connection = connections[alias]
     quote = connection.ops.quote_name
     return (
@@ -60,14 +88,11 @@ def _unnest_sql(model: type[Model], alias: str) -> str:
     )
 
 
-def _params(objs: Sequence[Model], alias: str) -> list[Any]:
-    model = type(objs[0])
-    fields, _ = _columns(model)
+def _params(objs: Sequence[Model], alias: str, with_pk: bool) -> list[Any]:
+    fields, _ = _columns(type(objs[0]), with_pk)
     connection = connections[alias]
     params = []
     for obj in objs:
-        if type(obj) is not model or obj.pk is not None:
-            raise ValueError("bulk_insert takes new instances of one model")
         params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
     return params
 
@@ -85,11 +110,11 @@ def bulk_insert(objs: Sequence[M]) -> list[M]:
     """INSERT ``objs`` (new instances of one model) and set their primary keys."""
     if not objs:
         return []
-    model = type(objs[0])
+    model, with_pk = type(objs[0]), _with_pk(objs)
     alias = router.db_for_write(model)
-    params = _params(objs, alias)
+    params = _params(objs, alias, with_pk)
     with connections[alias].cursor() as cursor:
-        cursor.execute(_sql(model, len(objs)), params)
+        cursor.execute(_sql(model, len(objs), with_pk), params)
         ids = [row[0] for row in cursor.fetchall()]
     return _saved(objs, ids, alias)
 
@@ -119,9 +144,10 @@ class Writes:
         self._then: list[Callable[[], None]] = []
 
     def insert(self, objs: Sequence[M]) -> list[M]:
-        """Insert ``objs`` at the flush; their keys are set then."""
+        """Insert ``objs`` at the flush; their keys are set then (unless drawn ahead)."""
         if objs:
-            _columns(type(objs[0]))  # refuse an unsupported model now, not at the flush
+            _columns(type(objs[0]))  # refuse an unsupported model, or a mix, now, not at the flush
+            _with_pk(objs)
             self._parts.append(objs)
         return list(objs)
 
@@ -155,10 +181,10 @@ class Writes:
                 sql, part_params = part
                 params.extend(part_params)
             else:
-                model = type(part[0])
-                fields, pk = _columns(model)
-                sql, inserts[n] = _unnest_sql(model, self.alias), part
-                values = _params(part, self.alias)
+                model, with_pk = type(part[0]), _with_pk(part)
+                fields, pk = _columns(model, with_pk)
+                sql, inserts[n] = _unnest_sql(model, self.alias, with_pk), part
+                values = _params(part, self.alias, with_pk)
                 params.extend(values[column :: len(fields)] for column in range(len(fields)))
                 selects.append(f"SELECT {n}, {connections[self.alias].ops.quote_name(pk.column)} FROM w{n}")
             ctes.append(f"w{n} AS ({sql})")

@@ -8,13 +8,15 @@ the pure ledger rule, updates the stock and appends the movements.
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from config import cache as read_cache
-from config.bulk import Writes
+from config.bulk import Writes, next_id
 from config.domain_errors import Problem
 from config.prepared import Prepared
 from inventory import selectors
@@ -41,25 +43,47 @@ def _sku_problem() -> ProductRejected:
     return ProductRejected(Problem("unique", "A product with this sku already exists.", "sku"))
 
 
-# Lock the named products in id order and read their stock (and what an
-# order snapshots of them): one prepared query, whatever the number of ids.
-_locked_products = Prepared(
-    lambda ids: (
-        Product.objects.select_for_update()
-        .filter(id__in=ids)
-        .order_by("id")
-        .values_list("id", "sku", "name", "price", "is_active", "stock")
-    )
-)
+LOCKED_FIELDS = ("id", "sku", "name", "price", "is_active", "stock")
 
 
-def products_lock(product_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+@cache
+def _locking(draw_id_of: type[Model] | None) -> Prepared[Product]:
+    """Lock the named products in id order and read their stock (and what an
+    order snapshots of them): one prepared query, whatever the number of ids;
+    with ``draw_id_of``, the query also draws that model's next primary key."""
+
+    def build(ids: tuple[int, ...]) -> Any:
+        products = Product.objects.select_for_update().filter(id__in=ids).order_by("id")
+        if draw_id_of is not None and (drawn := next_id(draw_id_of)) is not None:
+            return products.annotate(new_id=drawn).values_list(*LOCKED_FIELDS, "new_id")
+        return products.values_list(*LOCKED_FIELDS)
+
+    return Prepared(build)
+
+
+class Locked(dict[int, dict[str, Any]]):
+    """The locked product rows by id; ``new_id``: the primary key drawn for
+    the caller in the same query (None if none was asked for, no row was
+    locked, or the database draws no keys ahead)."""
+
+    new_id: int | None = None
+
+
+def products_lock(product_ids: Iterable[int], *, draw_id_of: type[Model] | None = None) -> Locked:
     """Lock the named product rows (``SELECT … FOR UPDATE``, in id order, so
     two transactions never deadlock) and return them by id, stock included.
     Ids that name no product are left out. The caller holds the transaction;
-    what it reads stays true until it commits."""
+    what it reads stays true until it commits.
+
+    ``draw_id_of``: a model whose next primary key the same query draws
+    (:func:`config.bulk.next_id`) — placing an order locks its products and
+    learns its id in one round trip, so the order is written with its lines."""
     ids = sorted(set(product_ids))
-    return {row["id"]: row for row in _locked_products.values(ids=ids)} if ids else {}
+    locked = Locked()
+    for row in _locking(draw_id_of).values(ids=ids) if ids else ():
+        locked.new_id = row.pop("new_id", None)
+        locked[row["id"]] = row
+    return locked
 
 
 @transaction.atomic

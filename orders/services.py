@@ -60,15 +60,15 @@ def _terms(coupon: Coupon) -> CouponTerms:
 def order_place(*, customer: User, draft: OrderDraft) -> Order:
     """Place an order: take its stock and one coupon use, all or nothing.
 
-    Locks the products (one query, id order), then the coupon; checks and
-    prices the draft against what it locked; writes the order; then takes
-    the stock through the inventory ledger (movements carry the order id),
-    writes the lines and puts the confirmation email in the outbox — on
-    PostgreSQL in one statement (config.bulk.Writes) — and publishes the
-    email after commit. The number of queries does not grow with the number
-    of lines.
+    Locks the products (one query, id order, which on PostgreSQL also draws
+    the order's id), then the coupon; checks and prices the draft against
+    what it locked; then writes the order, takes the stock through the
+    inventory ledger (movements carry the order id), writes the lines and
+    puts the confirmation email in the outbox — on PostgreSQL in one
+    statement (config.bulk.Writes) — and publishes the email after commit.
+    The number of queries does not grow with the number of lines.
     """
-    locked = products_lock(line.product_id for line in draft.lines)
+    locked = products_lock((line.product_id for line in draft.lines), draw_id_of=Order)
     catalog = {
         pid: ProductSnapshot(p["id"], p["sku"], p["name"], p["price"], p["is_active"]) for pid, p in locked.items()
     }
@@ -76,20 +76,21 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
     coupon = _lock_coupon(valid.coupon) if valid.coupon else None
     priced = price_order(valid, _terms(coupon) if coupon else None, now=timezone.now())
 
-    (order,) = bulk_insert(
-        [
-            Order(
-                customer=customer,
-                subtotal=priced.subtotal,
-                discount=priced.discount,
-                total=priced.total,
-                coupon=coupon,
-                coupon_code=priced.coupon,
-            )
-        ]
+    order = Order(
+        id=locked.new_id,
+        customer=customer,
+        subtotal=priced.subtotal,
+        discount=priced.discount,
+        total=priced.total,
+        coupon=coupon,
+        coupon_code=priced.coupon,
     )
-    # The rest depends on nothing written after the order: one statement.
+    # Everything below depends on nothing but the order's id: one statement.
     writes = Writes()
+    if order.id is None:  # no id drawn ahead (SQLite): the INSERT tells it
+        bulk_insert([order])
+    else:
+        writes.insert([order])
     stock_apply_locked(
         locked=locked,
         changes=[StockChange(line.product_id, -line.quantity, attr=line.attr) for line in priced.lines],

@@ -5,9 +5,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.bulk import Writes, bulk_insert
+from config.bulk import Writes, bulk_insert, next_id
 from inventory.models import StockMovement
-from orders.models import OrderLine
+from inventory.services import products_lock
+from orders.models import Order, OrderLine
 from tests.factories import make_product
 from users.models import User
 
@@ -58,7 +59,57 @@ def test_only_new_instances_of_one_model(staff):
     (saved,) = bulk_insert(movements(product, staff)[:1])
     with pytest.raises(ValueError):
         bulk_insert([saved])
+    drawn, not_drawn = movements(product, staff)
+    drawn.id = saved.id + 1000
+    with pytest.raises(ValueError):  # keys drawn for all new rows or for none
+        bulk_insert([drawn, not_drawn])
+    with pytest.raises(ValueError):
+        Writes().insert([not_drawn, drawn])
     assert bulk_insert([]) == []
+
+
+def test_new_rows_may_carry_keys_drawn_ahead(staff, customer, django_assert_num_queries):
+    product = make_product(stock=5)
+    (first,) = bulk_insert(movements(product, staff)[:1])
+    rows = movements(product, staff)
+    rows[0].id, rows[1].id = first.id + 10, first.id + 11
+    with django_assert_num_queries(1):
+        bulk_insert(rows)
+    assert [(m.id, m._state.adding) for m in rows] == [(first.id + 10, False), (first.id + 11, False)]
+    assert sorted(StockMovement.objects.filter(id__gt=first.id).values_list("id", "delta")) == [
+        (first.id + 10, -1),
+        (first.id + 11, 3),
+    ]
+    # In Writes, the row that the others point to goes in the same flush.
+    drawn = products_lock([product.id], draw_id_of=Order).new_id  # None on SQLite: any free key will do
+    order = Order(id=drawn or (Order.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1)
+    order.customer, order.subtotal, order.total = customer, 1, 1
+    writes = Writes()
+    writes.insert([order])
+    (line,) = writes.insert(
+        [OrderLine(order=order, position=0, product=product, sku="S", name="N", unit_price=1, quantity=1, line_total=1)]
+    )
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
+        writes.flush()
+    assert OrderLine.objects.get(id=line.id).order_id == order.id
+
+
+def test_next_id_draws_a_key_in_a_query_the_caller_makes_anyway(customer, django_assert_num_queries):
+    products = [make_product(stock=5) for _ in range(3)]
+    ids = [p.id for p in products]
+    if connection.vendor != "postgresql":  # SQLite has no sequences: its INSERT tells the id
+        assert next_id(Order) is None
+        assert products_lock(ids, draw_id_of=Order).new_id is None
+        return
+    with django_assert_num_queries(1):
+        locked = products_lock(ids, draw_id_of=Order)
+    assert sorted(locked) == sorted(ids)  # three rows locked, one id drawn for them all
+    again = products_lock(ids, draw_id_of=Order).new_id
+    assert again == locked.new_id + 1
+    assert products_lock(ids).new_id is None
+    (order,) = bulk_insert([Order(id=again, customer=customer, subtotal=1, discount=0, total=1)])
+    # A row that draws its own key goes on from there: no key is given twice.
+    assert bulk_insert([Order(customer=customer, subtotal=1, discount=0, total=1)])[0].id == order.id + 1
 
 
 # --- Writes: several writes sent together ------------------------------------------
