@@ -36,7 +36,7 @@ schema: install
 	DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file schema.yml
 
 # The benchmark (needs PostgreSQL, Redis and RabbitMQ; installs wrk with apt-get when missing).
-# BENCH_ARGS="--reference" adds the FastAPI reference and PostgreSQL's limit from ../shared/perf.
+# BENCH_ARGS="--reference" measures the FastAPI reference in ../shared/perf interleaved with Stockroom (ABBA), and PostgreSQL's limit.
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
