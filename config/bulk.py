@@ -19,13 +19,17 @@ one statement of data-modifying CTEs, one round trip instead of one each;
 elsewhere (SQLite has no writable CTEs) one statement each, as before.
 """
 
+import json
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
+import orjson
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import BigIntegerField, Field, Model
 from django.db.models.expressions import RawSQL
+from psycopg.types.json import Json, Jsonb
 
 M = TypeVar("M", bound=Model)
 
@@ -74,18 +78,44 @@ def _sql(model: type[Model], rows: int, with_pk: bool) -> str:
 
 
 @cache
-def _unnest_sql(model: type[Model], alias: str, with_pk: bool) -> str:
-    """PostgreSQL: the INSERT of any number of rows, one array per column —
-    the same text and the same few parameters whatever the number of rows
-    (as Django's own bulk_create does there)."""
+def _json_sql(model: type[Model], alias: str, with_pk: bool) -> str:
+    """PostgreSQL: the INSERT of any number of rows sent as one JSON array of
+    objects (column → value), read back by ``json_to_recordset`` with each
+    column's own type — the same text and one parameter whatever the number
+    of rows. (psycopg dumps an array parameter element by element in Python:
+    the 28 arrays of an order's writes took 0.2 ms, the JSON 0.005 ms.)"""
     fields, pk = _columns(model, with_pk)
     connection = connections[alias]
     quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
     return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" SELECT * FROM unnest({', '.join(f'%b::{f.db_type(connection)}[]' for f in fields)})"
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns})"
+        f" SELECT {columns} FROM json_to_recordset(%s::json) AS r({types})"
         f" RETURNING {quote(pk.column)}"
     )
+
+
+def _json_value(value: Any) -> Any:
+    """orjson's fallback for what a field's ``get_db_prep_save`` gives and
+    orjson does not write itself: decimals as their exact text, JSON values
+    as the JSON their field's encoder writes."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Json | Jsonb):
+        return orjson.Fragment((value.dumps or json.dumps)(value.obj))
+    raise TypeError(f"no JSON form for a {type(value).__name__} column value")
+
+
+def _json_rows(objs: Sequence[Model], alias: str, with_pk: bool) -> str:
+    fields, _ = _columns(type(objs[0]), with_pk)
+    values = _params(objs, alias, with_pk)
+    width = len(fields)
+    rows = [
+        {f.column: value for f, value in zip(fields, values[start : start + width], strict=True)}
+        for start in range(0, len(values), width)
+    ]
+    return orjson.dumps(rows, default=_json_value).decode()
 
 
 def _params(objs: Sequence[Model], alias: str, with_pk: bool) -> list[Any]:
@@ -130,8 +160,9 @@ class Writes:
         WITH w0 AS (UPDATE …), w1 AS (INSERT … RETURNING id), …
         SELECT 1, id FROM w1 UNION ALL …
 
-    Each INSERT takes one array per column (``unnest``), so the statement's
-    text and its number of parameters do not depend on the number of rows.
+    Each INSERT takes its rows as one JSON parameter (``json_to_recordset``),
+    so the statement's text and its number of parameters do not depend on the
+    number of rows.
     Its parts run on one snapshot, so none may read what another writes:
     they are independent writes, in any order (foreign keys are checked at
     commit). Elsewhere each part is its own statement, in order. The caller
@@ -182,10 +213,9 @@ class Writes:
                 params.extend(part_params)
             else:
                 model, with_pk = type(part[0]), _with_pk(part)
-                fields, pk = _columns(model, with_pk)
-                sql, inserts[n] = _unnest_sql(model, self.alias, with_pk), part
-                values = _params(part, self.alias, with_pk)
-                params.extend(values[column :: len(fields)] for column in range(len(fields)))
+                _, pk = _columns(model, with_pk)
+                sql, inserts[n] = _json_sql(model, self.alias, with_pk), part
+                params.append(_json_rows(part, self.alias, with_pk))
                 selects.append(f"SELECT {n}, {connections[self.alias].ops.quote_name(pk.column)} FROM w{n}")
             ctes.append(f"w{n} AS ({sql})")
         with connections[self.alias].cursor() as cursor:

@@ -1,6 +1,8 @@
 """bulk_insert stores what bulk_create stores, in one statement, and sets the keys;
 Writes sends several writes together (one statement on PostgreSQL)."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -122,6 +124,52 @@ def gathered(product, user) -> tuple[Writes, list[StockMovement], list[str]]:
     seen: list[str] = []
     writes.then(lambda: seen.append(f"keys {[m.pk is not None for m in rows]}"))
     return writes, rows, seen
+
+
+def test_a_flush_stores_what_bulk_create_stores(staff, customer):
+    """Every kind of value the writes carry (text with quotes and non-ASCII,
+    decimals, a NULL, datetimes, a JSON document) arrives as bulk_create
+    stores it — on PostgreSQL through one statement with a JSON parameter."""
+    from users.models import OutboxEmail
+
+    products = [make_product(stock=5) for _ in range(2)]
+    when = timezone.now()
+
+    def rows():
+        (order,) = bulk_insert([Order(customer=customer, subtotal=Decimal("0.10"), discount=0, total=Decimal("0.10"))])
+        return (
+            movements(products[0], staff),
+            [
+                OrderLine(order=order, position=n, product=product, sku='S-"1\\', name="Ünï ‘x’ \n\t",
+                          unit_price=Decimal("12345678.99"), quantity=2**31 - 1, line_total=Decimal("0.01"))
+                for n, product in enumerate(products)
+            ],
+            [
+                OutboxEmail(kind="k", to="a@example.com", subject="s ‘ü’", template="orders/confirmation",
+                            context={"ü": ["1.10", None, 3, {"n": "\\x"}], "q": 'a"b'}, next_attempt_at=when),
+                OutboxEmail(kind="k", to="b@example.com", subject="", body_text="text", context=None,
+                            next_attempt_at=when),
+            ],
+        )  # fmt: skip
+
+    ours, theirs = rows(), rows()
+    writes = Writes()
+    for objs in ours:
+        writes.insert(objs)
+    writes.flush()
+    for objs in theirs:
+        type(objs[0]).objects.bulk_create(objs)
+    for mine, other in zip(ours, theirs, strict=True):
+        model = type(mine[0])
+        columns = [f.attname for f in model._meta.concrete_fields if f.attname not in ("id", "order_id")]
+        stored = model.objects.in_bulk([o.pk for o in mine + other])
+        for a, b in zip(mine, other, strict=True):
+            row_a = {c: getattr(stored[a.pk], c) for c in columns}
+            row_b = {c: getattr(stored[b.pk], c) for c in columns}
+            for c in ("created_at",):  # each side's own clock
+                if c in row_a:
+                    assert abs(row_a.pop(c) - row_b.pop(c)).total_seconds() < 60
+            assert row_a == row_b
 
 
 def test_writes_are_sent_at_the_flush_in_one_statement_on_postgresql(staff, django_assert_num_queries):
