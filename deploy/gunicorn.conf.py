@@ -40,3 +40,18 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The application is loaded: import every view now (through the URL
+    resolver) rather than at the first request, then move every object that
+    exists to the garbage collector's permanent generation (``gc.freeze``).
+    They live as long as the worker; the full collections that came every
+    thousand-odd orders no longer walk the ~120,000 of them (about 50 ms
+    each, in the middle of a request)."""
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 — imports every app's views
+    gc.freeze()
