@@ -48,8 +48,9 @@ def next_id(model: type[Model]) -> RawSQL | None:
     """An expression that draws the next primary key of ``model`` from its
     sequence — to annotate a query the caller runs anyway, so the id costs no
     round trip of its own — or None where the database has no sequences
-    (SQLite: insert the row to learn its id). Use it on a query that returns
-    one row, or accept one id drawn per row."""
+    (SQLite: insert the row to learn its id). It is an uncorrelated subquery
+    (an InitPlan): one id per execution of the query, however many rows it
+    returns, and none when it returns no row."""
     connection = connections[router.db_for_write(model)]
     if connection.vendor != "postgresql":
         return None
