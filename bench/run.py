@@ -100,6 +100,7 @@ def stockroom_env(args: argparse.Namespace) -> dict[str, str]:
         CELERY_QUEUE=BENCH_QUEUE,
         WEB_CONCURRENCY=str(args.workers),
         GUNICORN_THREADS=str(args.threads),
+        GUNICORN_WORKER_CLASS=args.worker_class,
         BIND=f"127.0.0.1:{args.port}",
     )
     return env
@@ -232,15 +233,16 @@ def stockroom(args: argparse.Namespace) -> Iterator[Server]:
     data = Path(tempfile.mkdtemp(prefix="stockroom-bench-"))
     sh(sys.executable, "bench/seed.py", str(data), env=env)
     drop_bench_queue(args.broker)
-    log(f"gunicorn: {args.workers} worker(s) × {args.threads} thread(s) on 127.0.0.1:{args.port}")
+    log(f"gunicorn: {args.workers} {args.worker_class} worker(s) on 127.0.0.1:{args.port}")
+    server_log = open(args.server_log, "a") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=server_log, stderr=server_log,
     )  # fmt: skip
     target = f"http://127.0.0.1:{args.port}"
     try:
         wait_until_up(target + "/healthz")
-        details = {"workers": args.workers, "threads": args.threads}
+        details = {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads}
         yield Server("stockroom", target, data, server.pid, details, cache_metrics=True)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -386,8 +388,10 @@ def bench_interleaved(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (1 = sync workers)")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
+    parser.add_argument("--worker-class", default="gevent", choices=["gevent", "sync", "gthread"])
     parser.add_argument("--port", type=int, default=8200)
+    parser.add_argument("--server-log", help="append gunicorn's output to this file (default: discarded)")
     parser.add_argument("--database", default="stockroom_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672//")

@@ -24,6 +24,7 @@ from celery.utils import uuid
 from django.db import transaction
 
 from config.celery import app
+from config.green import os_thread_local
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +40,22 @@ def publish(task: Task, *args: Any) -> bool:
         if app.conf.task_always_eager:
             task.apply_async(args=args, retry=False)
         else:
-            _publish(task, args)
+            with _publishing:
+                try:
+                    _publish(task, args)
+                except Exception:
+                    _drop_producer()  # connect afresh next time
+                    raise
     except Exception:  # the broker is unreachable: never break the request
-        _drop_producer()  # connect afresh next time
         logger.exception("could not publish task %s%r", task.name, args)
         return False
     return True
 
 
-class _Producers(threading.local):
-    """This thread's producer, for one process, one broker URL and one
-    default queue, with the queues it has declared."""
+class _Producers(os_thread_local()):  # type: ignore[misc]
+    """This OS thread's producer, for one process, one broker URL and one
+    default queue, with the queues it has declared. Under gevent the
+    thread's greenlets share it, one publish at a time (``_publishing``)."""
 
     producer: Any = None
     key: tuple[int, str, str] | None = None
@@ -57,6 +63,7 @@ class _Producers(threading.local):
 
 
 _producers = _Producers()
+_publishing = threading.Lock()  # gevent's, under gevent: a greenlet waiting for it lets the others run
 
 
 def _drop_producer() -> None:

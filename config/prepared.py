@@ -4,7 +4,7 @@ Django builds and compiles a queryset anew on every call: for a filter and a
 ``values()`` that is about 1 ms of Python here, against 0.1 ms to send the
 SQL and read the rows. The few reads every request makes (the signed-in
 user, an order and its lines, the products an order locks) are written as
-ordinary querysets; :class:`Prepared` compiles each once per thread, with
+ordinary querysets; :class:`Prepared` compiles each once per OS thread, with
 stand-in arguments, and afterwards sends the same SQL with the real
 arguments and converts the rows with the ORM's own converters — so the
 values are exactly what the queryset would have given (a test holds it to
@@ -16,12 +16,13 @@ length is part of the SQL, so each length is compiled once. An integer no
 database is not asked: PostgreSQL would refuse the parameter).
 """
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
 from django.db.models import Model, QuerySet
+
+from config.green import os_thread_local
 
 M = TypeVar("M", bound=Model)
 
@@ -83,7 +84,9 @@ class Prepared(Generic[M]):
 
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self._build = build
-        self._local = threading.local()
+        # Compiled once per OS thread (shared by its greenlets under gevent):
+        # nothing in it belongs to a request.
+        self._local = os_thread_local()()
 
     def _compiled(self, arguments: dict[str, Any]) -> _Compiled:
         shape = tuple((name, len(v) if isinstance(v, tuple) else None) for name, v in sorted(arguments.items()))

@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.green import is_green
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -94,6 +96,9 @@ TEMPLATES = [
 ]
 
 # --- Database --------------------------------------------------------------
+# Under gevent (deploy/gunicorn.conf.py's worker) each greenlet has its own
+# Django connections: they come from a pool and go back after each request.
+GREEN = is_green()
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions serialise writers up front instead of failing with
@@ -101,8 +106,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
     )
-elif env.bool("DATABASE_POOL", default=False):
-    # psycopg's pool inside each process; CONN_MAX_AGE must then be 0.
+elif env.bool("DATABASE_POOL", default=GREEN):
+    # psycopg's pool inside each process; CONN_MAX_AGE must then be 0. The
+    # default under gevent, where every greenlet (one per client connection)
+    # would otherwise open a connection of its own.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
@@ -110,7 +117,7 @@ elif env.bool("DATABASE_POOL", default=False):
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if GREEN else 60)
     # A reused connection is checked before each request's first query, so a
     # database restart costs no failed request (config/postgresql does it
     # without a round trip).

@@ -3,6 +3,13 @@
 Workers come from WEB_CONCURRENCY, else 2 × CPUs + 1. Each worker is a
 separate process with its own connections; everything they share (sessions,
 cache, rate limits, locks) lives in PostgreSQL or Redis.
+
+The worker class is gevent (GUNICORN_WORKER_CLASS; "sync", or "gthread" with
+GUNICORN_THREADS, are the others): a worker serves up to
+GUNICORN_WORKER_CONNECTIONS client connections, each in a greenlet, and runs
+one while the others wait on PostgreSQL or Redis — a sync worker sits idle
+then (docs/PERFORMANCE.md). Under gevent the settings take database
+connections from psycopg's pool (config/green.py).
 """
 
 import multiprocessing
@@ -13,8 +20,9 @@ from typing import Any
 
 bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-worker_class = "gthread" if threads > 1 else "sync"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "100"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))  # gthread only
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5

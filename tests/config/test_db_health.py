@@ -1,14 +1,18 @@
 """The PostgreSQL health check: a live idle connection is usable without a
 round trip; one the server has ended is found out and replaced before the
-request's first query, so the request does not fail."""
+request's first query, so the request does not fail — a persistent
+connection as one from psycopg's pool."""
 
+import copy
 import time
 
 import psycopg
 import pytest
 from django.db import connection
 from django.db.backends.postgresql import base as django_postgresql
+from psycopg_pool import ConnectionPool
 
+from config.postgresql.base import DatabaseWrapper
 from tests.conftest import ON_POSTGRES
 
 pytestmark = [
@@ -45,3 +49,45 @@ def test_a_connection_the_server_ended_is_replaced_before_the_first_query():
     connection.close_if_unusable_or_obsolete()
     connection.health_check_done = False
     assert backend_pid() != old
+
+
+# --- The same check on connections from psycopg's pool (DATABASE_POOL; the default under gevent) ---
+
+
+@pytest.fixture
+def pooled():
+    """A second connection to the test database, taken from psycopg's pool."""
+    settings_dict = copy.deepcopy(connection.settings_dict)
+    settings_dict["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 1, "timeout": 5}  # one: the one handed back
+    settings_dict.update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)  # as config/settings.py has it with a pool
+    wrapper = DatabaseWrapper(settings_dict, alias="pooled")
+    yield wrapper
+    wrapper.close()
+    wrapper.close_pool()
+
+
+def pooled_pid(wrapper) -> int:  # type: ignore[no-untyped-def]
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def test_a_quiet_pooled_connection_is_handed_over_without_a_query(pooled, monkeypatch):
+    first = pooled_pid(pooled)
+    pooled.close()  # back to the pool
+
+    def no_round_trip(conn):  # type: ignore[no-untyped-def]
+        raise AssertionError("the pool's check was sent")
+
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(no_round_trip))
+    assert pooled_pid(pooled) == first
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_before_the_first_query(pooled):
+    old = pooled_pid(pooled)
+    pooled.close()  # back to the pool, where the server ends it
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [old])
+    time.sleep(0.2)  # the server's goodbye reaches the socket
+
+    assert pooled_pid(pooled) != old  # the request's first query runs on a fresh connection

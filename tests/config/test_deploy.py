@@ -105,7 +105,6 @@ def gunicorn(tmp_path: Path, **env: str) -> Iterator[str]:
         "STATIC_MANIFEST": "false",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'ready.sqlite3'}",
         "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "4",
         "BIND": f"127.0.0.1:{port}",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
     }
@@ -159,10 +158,35 @@ def test_readyz_names_the_dependency_that_does_not_answer_within_its_bound(
     assert all(v == "ok" for k, v in data["checks"].items() if k != dependency)
 
 
+def test_a_gevent_worker_answers_others_while_a_request_waits_on_a_dependency(tmp_path):
+    """One worker (deploy/gunicorn.conf.py's gevent class): while /readyz
+    waits on a broker that never answers, the same process serves others."""
+    import threading
+
+    hung = HungServer()
+    try:
+        env = {"CELERY_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{hung.port}//", "READINESS_TIMEOUT_SECONDS": "3"}
+        with gunicorn(tmp_path, **env) as base:
+            waiting: list[int] = []
+            slow = threading.Thread(target=lambda: waiting.append(get(base + "/readyz")[0]))
+            slow.start()
+            time.sleep(0.5)  # /readyz is now waiting on the broker
+            started = time.monotonic()
+            answered = [get(base + "/healthz")[0] for _ in range(5)]
+            elapsed = time.monotonic() - started
+            still_waiting = slow.is_alive()
+            slow.join(timeout=10)
+    finally:
+        hung.close()
+    assert answered == [200] * 5
+    assert still_waiting and elapsed < 1.5, f"/healthz took {elapsed:.2f}s beside a waiting request"
+    assert waiting == [503]
+
+
 def test_metrics_add_up_every_gunicorn_worker(tmp_path):
     from prometheus_client.parser import text_string_to_metric_families
 
-    with gunicorn(tmp_path, WEB_CONCURRENCY="3", GUNICORN_THREADS="1") as base:
+    with gunicorn(tmp_path, WEB_CONCURRENCY="3") as base:
         for _ in range(30):
             get(base + "/healthz")
         status, body = get(base + "/metrics")

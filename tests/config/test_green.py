@@ -1,0 +1,82 @@
+"""Stockroom under gevent (deploy/gunicorn.conf.py's worker class), in a
+process gevent has patched as gunicorn's gevent worker does: what a process
+keeps for all its requests is shared by the greenlets of a thread, what
+belongs to a request is not, and the database settings take connections
+from a pool."""
+
+import json
+import subprocess
+import sys
+
+from tests.support.services import ROOT
+
+
+def run_patched(code: str, **env: str) -> dict:
+    """Run ``code`` (which prints one JSON line) after gevent's patch_all."""
+    script = "from gevent import monkey; monkey.patch_all()\n" + code
+    environment = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", **env}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_worker_local_is_shared_by_greenlets_and_a_thread_local_is_not():
+    seen = run_patched(
+        "import json, threading, gevent\n"
+        "from config.green import is_green, os_thread_local\n"
+        "shared, own = os_thread_local()(), threading.local()\n"
+        "def visit(n):\n"
+        "    shared.__dict__.setdefault('visits', []).append(n)\n"
+        "    own.__dict__.setdefault('visits', []).append(n)\n"
+        "    gevent.sleep(0)\n"
+        "    return len(own.visits)\n"
+        "own_counts = [g.get() for g in [gevent.spawn(visit, n) for n in range(3)]]\n"
+        "print(json.dumps({'green': is_green(), 'shared': shared.visits, 'own': own_counts}))\n"
+    )
+    assert seen == {"green": True, "shared": [0, 1, 2], "own": [1, 1, 1]}
+
+
+def test_it_is_not_green_without_gevent():
+    from config.green import is_green, os_thread_local
+
+    assert not is_green()
+    import threading
+
+    assert os_thread_local() is threading.local
+
+
+def test_under_gevent_postgresql_connections_come_from_a_pool():
+    settings = run_patched(
+        "import json, django; django.setup()\n"
+        "from django.conf import settings as s\n"
+        "db = s.DATABASES['default']\n"
+        "print(json.dumps({'green': s.GREEN, 'pool': db['OPTIONS'].get('pool'), 'age': db['CONN_MAX_AGE']}))\n",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/stockroom",
+    )
+    assert settings == {"green": True, "pool": {"min_size": 2, "max_size": 10, "timeout": 10}, "age": 0}
+
+
+def test_under_gevent_sqlite_connections_close_after_each_request():
+    settings = run_patched(
+        "import json, django; django.setup()\n"
+        "from django.conf import settings as s\n"
+        "print(json.dumps({'age': s.DATABASES['default']['CONN_MAX_AGE']}))\n"
+    )
+    assert settings == {"age": 0}  # a greenlet per client connection would otherwise keep one open each
+
+
+def test_compiled_queries_and_the_broker_producer_are_per_os_thread_under_gevent():
+    kept = run_patched(
+        "import json, django; django.setup()\n"
+        "import threading\n"
+        "from config import background, prepared\n"
+        "from config.green import os_thread_local\n"
+        "print(json.dumps({\n"
+        "    'prepared': type(prepared.Prepared(lambda id: None)._local) is os_thread_local(),\n"
+        "    'producers': isinstance(background._producers, os_thread_local()),\n"
+        "    'patched_local': threading.local is not os_thread_local(),\n"
+        "}))\n"
+    )
+    assert kept == {"prepared": True, "producers": True, "patched_local": True}
