@@ -75,21 +75,33 @@ def _redis() -> Any:
     return getattr(cache, "client", None)
 
 
-# Bump every version in KEYS; one that is missing starts from ARGV[1] (the clock).
+# Bump the first ARGV[2] versions in KEYS; one that is missing starts from
+# ARGV[1] (the clock). Then set each further key, if absent, for its ARGV[2 + i]
+# seconds; returns 1 for each one set, 0 for each one that was there.
 _INCR_VERSIONS_LUA = """
-for _, key in ipairs(KEYS) do
-  redis.call('SET', key, ARGV[1], 'NX')
-  redis.call('INCR', key)
+local bumps = tonumber(ARGV[2])
+for i = 1, bumps do
+  redis.call('SET', KEYS[i], ARGV[1], 'NX')
+  redis.call('INCR', KEYS[i])
 end
+local added = {}
+for i = bumps + 1, #KEYS do
+  added[#added + 1] = redis.call('SET', KEYS[i], 1, 'NX', 'EX', ARGV[i - bumps + 2]) and 1 or 0
+end
+return added
 """
 _incr_script: Any = None  # registered once, run on any client
 
 
-def _incr_versions(namespaces: Iterable[str]) -> None:
-    """Bump the namespaces' versions, in one round trip to Redis (one Lua
-    call). A version that is missing starts from the clock first, so it still
-    moves ahead of any entry cached under an older one."""
+def _incr_versions(namespaces: Iterable[str], adds: dict[str, int] | None = None) -> dict[str, bool]:
+    """Bump the namespaces' versions and set each of ``adds`` (key → seconds)
+    if absent, in one round trip to Redis (one Lua call); returns whether
+    each key of ``adds`` was set. A version that is missing starts from the
+    clock first, so it still moves ahead of any entry cached under an older
+    one."""
     global _incr_script
+    adds = adds or {}
+    namespaces = list(namespaces)
     redis = _redis()
     if redis is None:
         for namespace in namespaces:
@@ -97,15 +109,17 @@ def _incr_versions(namespaces: Iterable[str]) -> None:
                 cache.incr(_version_key(namespace))
             except ValueError:  # no version yet: start one
                 version(namespace)
-        return
+        return {key: cache.add(key, 1, timeout=seconds) for key, seconds in adds.items()}
     client = redis.get_client(write=True)
     if _incr_script is None:
         _incr_script = client.register_script(_INCR_VERSIONS_LUA)
-    _incr_script(
-        keys=[cache.make_key(_version_key(namespace)) for namespace in namespaces],
-        args=[time.time_ns() // 1000],
+    added = _incr_script(
+        keys=[cache.make_key(_version_key(namespace)) for namespace in namespaces]
+        + [cache.make_key(key) for key in adds],
+        args=[time.time_ns() // 1000, len(namespaces), *adds.values()],
         client=client,
     )
+    return {key: bool(flag) for key, flag in zip(adds, added, strict=True)}
 
 
 def _usable() -> bool:
@@ -122,32 +136,61 @@ def _usable() -> bool:
     return True
 
 
-def _bump(namespaces: set[str]) -> None:
+def _bump(namespaces: set[str], adds: dict[str, int]) -> dict[str, bool]:
     if not _usable():
         _pending.update(namespaces)
-        return
+        return {}
     try:
-        _incr_versions(sorted(namespaces))
+        return _incr_versions(sorted(namespaces), adds)
     except Exception as exc:
         _pending.update(namespaces)
         mark_failed(exc)
+        return {}
 
 
 class _Writes(threading.local):
-    """What this thread's open transaction has changed: namespace → the
-    depth of atomic blocks it was changed at."""
+    """What this thread's open transaction has changed (namespace → the
+    depth of atomic blocks it was changed at) and the keys it sets when it
+    commits (key → seconds); what the last commit's flush set."""
 
     def __init__(self) -> None:
         self.depths: dict[str, int] = {}
+        self.adds: dict[str, int] = {}
+        self.added: dict[str, bool] = {}
 
 
 _writes = _Writes()
 
 
 def _flush() -> None:
-    changed_here, _writes.depths = set(_writes.depths), {}
-    if changed_here:
-        _bump(changed_here)
+    """After commit: the first of a commit's callbacks bumps every changed
+    namespace and sets every key asked for, in one call; the others find
+    nothing left to do."""
+    changed_here, adds = set(_writes.depths), _writes.adds
+    if not changed_here and not adds:
+        return
+    _writes.depths, _writes.adds = {}, {}
+    _writes.added = _bump(changed_here, adds)
+
+
+def add_on_commit(key: str, seconds: int) -> None:
+    """Set ``key`` in the cache, if absent, for ``seconds`` when the
+    transaction commits — in the same round trip as the versions' bump. An
+    ``on_commit`` callback registered after this call learns the outcome from
+    :func:`take_added`."""
+    _writes.adds[key] = seconds
+    transaction.on_commit(_flush)
+
+
+def take_added(key: str) -> bool | None:
+    """In an ``on_commit`` callback registered after :func:`add_on_commit`:
+    True if this commit set ``key`` (for the first caller only; the next get
+    False), False if it was there already, None if the cache could not be
+    asked (it failed, or is backing off)."""
+    added = _writes.added.get(key)
+    if added:
+        _writes.added[key] = False
+    return added
 
 
 def changed(namespace: str) -> None:

@@ -1,6 +1,7 @@
 """gunicorn settings for Stockroom: `gunicorn -c deploy/gunicorn.conf.py config.wsgi`.
 
-Workers come from WEB_CONCURRENCY, else 2 × CPUs + 1. Each worker is a
+Workers come from WEB_CONCURRENCY, else one per CPU (2 × CPUs + 1 for the
+sync and gthread classes). Each worker is a
 separate process with its own connections; everything they share (sessions,
 cache, rate limits, locks) lives in PostgreSQL or Redis.
 
@@ -19,8 +20,9 @@ import tempfile
 from typing import Any
 
 bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+_cpus = multiprocessing.cpu_count()
+workers = int(os.environ.get("WEB_CONCURRENCY", _cpus if worker_class == "gevent" else _cpus * 2 + 1))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "100"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))  # gthread only
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -69,7 +69,7 @@ def outbox_enqueue(
             )
         ]
     )
-    gathered.then(lambda: transaction.on_commit(lambda: outbox_announce(email.id)))
+    gathered.then(lambda: _announce_on_commit(email.id))
     if writes is None:
         gathered.flush()
     return email
@@ -81,6 +81,21 @@ WAKE_KEY = "outbox:drain-queued"
 WAKE_SECONDS = 10
 
 
+def _drains() -> bool:
+    """Whether emails are announced by drains (Redis and a broker)."""
+    from config.celery import app
+
+    return bool(settings.REDIS_URL) and not app.conf.task_always_eager
+
+
+def _announce_on_commit(email_id: int) -> None:
+    from config import cache as read_cache
+
+    if _drains():  # the flag is set in the commit's one call to Redis (the cache versions' bump)
+        read_cache.add_on_commit(WAKE_KEY, WAKE_SECONDS)
+    transaction.on_commit(lambda: outbox_announce(email_id))
+
+
 def outbox_announce(email_id: int) -> None:
     """After commit: have a worker deliver the email, now.
 
@@ -90,25 +105,23 @@ def outbox_announce(email_id: int) -> None:
     nothing — the drain clears the flag before it looks for emails, so it
     finds every email committed before that, and the first one after
     publishes the next drain. One message to the broker per drain instead of
-    one per email: publishing was an eighth of placing an order. Without
-    Redis (or while it fails), and with tasks run eagerly, each email is
-    published by itself (:func:`outbox_deliver`).
+    one per email: publishing was an eighth of placing an order. The flag
+    is set after commit in the same call to Redis as the read cache's
+    version bump (``config.cache.add_on_commit``). Without Redis (or while it
+    fails), and with tasks run eagerly, each email is published by itself
+    (:func:`outbox_deliver`).
     """
     from config import cache as read_cache
     from config.background import publish
-    from config.celery import app
     from users.tasks import outbox_deliver_task, outbox_drain_task
 
-    if settings.REDIS_URL and not app.conf.task_always_eager and read_cache.available():
-        try:
-            first = cache.add(WAKE_KEY, 1, timeout=WAKE_SECONDS)
-        except Exception as exc:  # Redis failed: publish the email by itself
-            read_cache.mark_failed(exc)
-        else:
+    if _drains():
+        first = read_cache.take_added(WAKE_KEY)
+        if first is not None:
             if first and not publish(outbox_drain_task):
                 _forget_wake()  # nothing is queued: the next email must publish again
             return
-    publish(outbox_deliver_task, email_id)
+    publish(outbox_deliver_task, email_id)  # Redis failed, or no drains: the email by itself
 
 
 def _forget_wake() -> None:

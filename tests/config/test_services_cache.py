@@ -64,13 +64,64 @@ def test_a_reader_between_a_write_and_its_commit_leaves_nothing_stale_behind():
 def test_one_commit_bumps_every_namespace_it_changed_once(monkeypatch):
     bumps = []
     original = read_cache._incr_versions
-    monkeypatch.setattr(read_cache, "_incr_versions", lambda names: bumps.append(list(names)) or original(names))
+    monkeypatch.setattr(
+        read_cache, "_incr_versions", lambda names, adds=None: bumps.append(list(names)) or original(names, adds)
+    )
     with transaction.atomic():
         read_cache.changed("things")
         read_cache.changed("others")
         read_cache.changed("things")
         assert bumps == []
     assert bumps == [["others", "things"]]
+
+
+def test_a_key_asked_for_is_set_at_commit_in_the_same_call_as_the_bump(monkeypatch):
+    from django.core.cache import cache
+
+    calls = []
+    original = read_cache._incr_versions
+    monkeypatch.setattr(
+        read_cache,
+        "_incr_versions",
+        lambda names, adds=None: calls.append((list(names), dict(adds or {}))) or original(names, adds),
+    )
+    seen = []
+    with transaction.atomic():
+        read_cache.changed("things")
+        read_cache.add_on_commit("flag", 30)
+        transaction.on_commit(lambda: seen.extend([read_cache.take_added("flag"), read_cache.take_added("flag")]))
+        assert cache.get("flag") is None  # not before the commit
+    assert calls == [(["things"], {"flag": 30})]
+    assert seen == [True, False]  # set by this commit: the first to ask is told so, once
+    assert cache.get("flag") is not None
+
+    with transaction.atomic():
+        read_cache.add_on_commit("flag", 30)
+        transaction.on_commit(lambda: seen.append(read_cache.take_added("flag")))
+    assert seen[-1] is False  # it was there already
+    assert calls[-1] == ([], {"flag": 30})
+
+
+def test_a_key_asked_for_in_a_rolled_back_transaction_is_not_set():
+    from django.core.cache import cache
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        read_cache.add_on_commit("flag", 30)
+        raise RuntimeError("rolled back")
+    assert cache.get("flag") is None
+
+
+def test_with_the_cache_failing_the_outcome_of_a_key_is_unknown(monkeypatch):
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("simulated")
+
+    monkeypatch.setattr(read_cache, "_incr_versions", refuse)
+    seen = []
+    with transaction.atomic():
+        read_cache.add_on_commit("flag", 30)
+        transaction.on_commit(lambda: seen.append(read_cache.take_added("flag")))
+    read_cache.reset()
+    assert seen == [None]
 
 
 def test_a_rolled_back_write_changes_nothing():

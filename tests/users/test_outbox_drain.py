@@ -79,11 +79,35 @@ def test_a_refused_publish_clears_the_flag_so_the_next_email_publishes_again(cus
     assert outbox_drain() == 2
 
 
+def test_after_commit_an_order_makes_one_call_to_redis_for_the_cache_and_the_flag(customer_api, queue, monkeypatch):
+    import redis
+
+    product = make_product(stock=100)
+    calls: list[tuple[str, ...]] = []
+    original = redis.Redis.execute_command
+
+    def recording(self, *args, **options):  # type: ignore[no-untyped-def]
+        calls.append(tuple(str(a) for a in args))
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", recording)
+    r = customer_api.post(ORDERS, {"lines": [{"product_id": product.id, "quantity": 1}]}, format="json")
+    assert r.status_code == 201, r.content
+
+    wake = cache.make_key(WAKE_KEY)
+    touching_the_flag = [call for call in calls if wake in call]
+    assert len(touching_the_flag) == 1 and touching_the_flag[0][0] in {"EVALSHA", "EVAL"}
+    (flush,) = touching_the_flag
+    assert any(read_cache._version_key("orders") in arg for arg in flush)  # the versions' bump, same call
+    assert cache.get(WAKE_KEY) is not None
+    assert tasks(queue) == [(DRAIN, [])]
+
+
 def test_with_redis_failing_each_email_is_published_by_itself(customer_api, queue, monkeypatch):
     def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise ConnectionError("simulated: Redis is unreachable")
 
-    monkeypatch.setattr(cache, "add", refuse)
+    monkeypatch.setattr(read_cache, "_incr_versions", refuse)
     place_orders(customer_api, 2)
     read_cache.reset()
 
