@@ -21,6 +21,7 @@ from typing import Any
 from celery import Task
 from celery.signals import before_task_publish
 from celery.utils import uuid
+from django.conf import settings
 from django.db import transaction
 
 from config.celery import app
@@ -40,12 +41,20 @@ def publish(task: Task, *args: Any) -> bool:
         if app.conf.task_always_eager:
             task.apply_async(args=args, retry=False)
         else:
-            with _publishing:
-                try:
-                    _publish(task, args)
-                except Exception:
-                    _drop_producer()  # connect afresh next time
-                    raise
+            # Under gevent the OS thread's greenlets share one producer, one
+            # publish at a time; a publish is bounded by the broker's
+            # timeouts, and so is the wait for one: on a hung broker the
+            # greenlets do not queue up behind each other.
+            if not _producers.lock.acquire(timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT):
+                logger.warning("could not publish task %s%r: the broker is busy or hung", task.name, args)
+                return False
+            try:
+                _publish(task, args)
+            except Exception:
+                _drop_producer()  # connect afresh next time
+                raise
+            finally:
+                _producers.lock.release()
     except Exception:  # the broker is unreachable: never break the request
         logger.exception("could not publish task %s%r", task.name, args)
         return False
@@ -55,15 +64,18 @@ def publish(task: Task, *args: Any) -> bool:
 class _Producers(os_thread_local()):  # type: ignore[misc]
     """This OS thread's producer, for one process, one broker URL and one
     default queue, with the queues it has declared. Under gevent the
-    thread's greenlets share it, one publish at a time (``_publishing``)."""
+    thread's greenlets share it, one publish at a time (``lock``: gevent's
+    there, so a greenlet waiting for it lets the others run)."""
 
     producer: Any = None
     key: tuple[int, str, str] | None = None
     declared: frozenset[str] = frozenset()
 
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
 
 _producers = _Producers()
-_publishing = threading.Lock()  # gevent's, under gevent: a greenlet waiting for it lets the others run
 
 
 def _drop_producer() -> None:

@@ -127,12 +127,13 @@ def _usable() -> bool:
     if not available():
         return False
     if _pending:
+        missed = set(_pending)  # another greenlet may add to it while Redis answers
         try:
-            _incr_versions(sorted(_pending))
+            _incr_versions(sorted(missed))
         except Exception as exc:
             mark_failed(exc)
             return False
-        _pending.clear()
+        _pending.difference_update(missed)
     return True
 
 
@@ -150,13 +151,12 @@ def _bump(namespaces: set[str], adds: dict[str, int]) -> dict[str, bool]:
 
 class _Writes(threading.local):
     """What this thread's open transaction has changed (namespace → the
-    depth of atomic blocks it was changed at) and the keys it sets when it
-    commits (key → seconds); what the last commit's flush set."""
+    depth of atomic blocks it was changed at), and the keys it sets when it
+    commits (key → seconds, and what to call with the outcome)."""
 
     def __init__(self) -> None:
         self.depths: dict[str, int] = {}
-        self.adds: dict[str, int] = {}
-        self.added: dict[str, bool] = {}
+        self.adds: dict[str, tuple[int, list[Callable[[bool | None], None]]]] = {}
 
 
 _writes = _Writes()
@@ -164,33 +164,36 @@ _writes = _Writes()
 
 def _flush() -> None:
     """After commit: the first of a commit's callbacks bumps every changed
-    namespace and sets every key asked for, in one call; the others find
-    nothing left to do."""
+    namespace and sets every key asked for, in one call, then tells each
+    asker the outcome; the others find nothing left to do. What a rolled-back
+    transaction (or savepoint) left here is done too, by the next commit:
+    an extra bump, or an extra key set and its asker told — callers must
+    bear that (see :func:`add_on_commit`)."""
     changed_here, adds = set(_writes.depths), _writes.adds
     if not changed_here and not adds:
         return
     _writes.depths, _writes.adds = {}, {}
-    _writes.added = _bump(changed_here, adds)
+    added = _bump(changed_here, {key: seconds for key, (seconds, _) in adds.items()})
+    for key, (_, callbacks) in adds.items():
+        outcome = added.get(key)
+        for callback in callbacks:
+            callback(outcome)
+            outcome = False if outcome else outcome  # set once: only the first asker set it
 
 
-def add_on_commit(key: str, seconds: int) -> None:
+def add_on_commit(key: str, seconds: int, then: Callable[[bool | None], None]) -> None:
     """Set ``key`` in the cache, if absent, for ``seconds`` when the
-    transaction commits — in the same round trip as the versions' bump. An
-    ``on_commit`` callback registered after this call learns the outcome from
-    :func:`take_added`."""
-    _writes.adds[key] = seconds
+    transaction commits — in the same round trip as the versions' bump — and
+    call ``then`` with the outcome: True if this set it (the first asker of
+    the commit; the others get False), False if it was there already, None
+    if the cache could not be asked (it failed, or is backing off).
+
+    If the transaction rolls back, the key may still be set and ``then``
+    called, at this thread's next commit: ``then`` must be harmless for work
+    that was rolled back."""
+    seconds_and_callbacks = _writes.adds.setdefault(key, (seconds, []))
+    seconds_and_callbacks[1].append(then)
     transaction.on_commit(_flush)
-
-
-def take_added(key: str) -> bool | None:
-    """In an ``on_commit`` callback registered after :func:`add_on_commit`:
-    True if this commit set ``key`` (for the first caller only; the next get
-    False), False if it was there already, None if the cache could not be
-    asked (it failed, or is backing off)."""
-    added = _writes.added.get(key)
-    if added:
-        _writes.added[key] = False
-    return added
 
 
 def changed(namespace: str) -> None:

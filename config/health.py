@@ -12,7 +12,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.utils import load_backend
 from django.http import HttpRequest, JsonResponse
 
 _pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="readyz")
@@ -23,7 +24,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _database() -> None:
-    connection = connections.create_connection("default")  # its own, so a hung one is abandoned alone
+    # A connection of its own, outside any pool (gevent's default), so a
+    # hung one is abandoned alone and a busy pool does not fail the check.
+    settings_dict = connections.settings[DEFAULT_DB_ALIAS]
+    options = {k: v for k, v in settings_dict.get("OPTIONS", {}).items() if k != "pool"}
+    wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper
+    connection = wrapper({**settings_dict, "OPTIONS": options}, DEFAULT_DB_ALIAS)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

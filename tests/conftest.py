@@ -112,6 +112,7 @@ def fresh_cache_and_limits():  # type: ignore[no-untyped-def]
 
     cache.clear()
     read_cache._writes.depths.clear()  # a test's own transaction never commits
+    read_cache._writes.adds.clear()
     ratelimit.store().clear()
     yield
 

@@ -91,37 +91,37 @@ def _drains() -> bool:
 def _announce_on_commit(email_id: int) -> None:
     from config import cache as read_cache
 
-    if _drains():  # the flag is set in the commit's one call to Redis (the cache versions' bump)
-        read_cache.add_on_commit(WAKE_KEY, WAKE_SECONDS)
-    transaction.on_commit(lambda: outbox_announce(email_id))
+    if _drains():  # the flag is set in the commit's one call to Redis (the read cache's version bump)
+        read_cache.add_on_commit(WAKE_KEY, WAKE_SECONDS, then=lambda first: outbox_announce(email_id, first))
+    else:
+        transaction.on_commit(lambda: outbox_announce(email_id, None))
 
 
-def outbox_announce(email_id: int) -> None:
+def outbox_announce(email_id: int, first: bool | None) -> None:
     """After commit: have a worker deliver the email, now.
 
     With Redis and a broker, many emails share one message: a flag in Redis
     says a drain (:func:`outbox_drain`) is queued and has not started. The
-    email that sets it publishes the drain; the ones after it publish
-    nothing — the drain clears the flag before it looks for emails, so it
-    finds every email committed before that, and the first one after
+    email that sets it (``first``) publishes the drain; the ones after it
+    publish nothing — the drain clears the flag before it looks for emails,
+    so it finds every email committed before that, and the first one after
     publishes the next drain. One message to the broker per drain instead of
     one per email: publishing was an eighth of placing an order. The flag
     is set after commit in the same call to Redis as the read cache's
-    version bump (``config.cache.add_on_commit``). Without Redis (or while it
-    fails), and with tasks run eagerly, each email is published by itself
-    (:func:`outbox_deliver`).
+    version bump (``config.cache.add_on_commit``). Without Redis (``first``
+    None: it failed, or there is none), and with tasks run eagerly, each
+    email is published by itself (:func:`outbox_deliver`). For an email
+    whose transaction rolled back (``add_on_commit`` may still call this)
+    either is harmless: a drain that finds nothing, a delivery that skips.
     """
-    from config import cache as read_cache
     from config.background import publish
     from users.tasks import outbox_deliver_task, outbox_drain_task
 
-    if _drains():
-        first = read_cache.take_added(WAKE_KEY)
-        if first is not None:
-            if first and not publish(outbox_drain_task):
-                _forget_wake()  # nothing is queued: the next email must publish again
-            return
-    publish(outbox_deliver_task, email_id)  # Redis failed, or no drains: the email by itself
+    if first is not None:
+        if first and not publish(outbox_drain_task):
+            _forget_wake()  # nothing is queued: the next email must publish again
+        return
+    publish(outbox_deliver_task, email_id)
 
 
 def _forget_wake() -> None:

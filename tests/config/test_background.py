@@ -87,3 +87,21 @@ def test_a_forked_child_publishes_on_a_connection_of_its_own(queue):
     assert os.waitstatus_to_exitcode(status) == 0
     background.publish(outbox_deliver_task, 3)  # the parent's connection still works
     assert sorted(args[0] for _, args in received(queue)) == [1, 2, 3]
+
+
+def test_a_publish_waits_for_the_one_in_progress_no_longer_than_the_broker_timeout(queue, settings):
+    """Under gevent a thread's greenlets take turns on its producer; one that
+    finds the turn taken for longer than the broker's timeout (a hung
+    broker) gives up, logged, instead of queueing behind it."""
+    settings.CELERY_BROKER_CONNECTION_TIMEOUT = 0.3
+    background._producers.lock.acquire()  # a publish in progress on this thread's producer
+    try:
+        started = time.monotonic()
+        published = background.publish(outbox_deliver_task, 1)
+        waited = time.monotonic() - started
+    finally:
+        background._producers.lock.release()
+    assert published is False
+    assert 0.25 <= waited < 1.5
+    assert background.publish(outbox_deliver_task, 2) is True  # the turn is free again
+    assert [args for _, args in received(queue)] == [[2]]

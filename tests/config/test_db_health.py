@@ -91,3 +91,20 @@ def test_a_pooled_connection_the_server_ended_is_replaced_before_the_first_query
     time.sleep(0.2)  # the server's goodbye reaches the socket
 
     assert pooled_pid(pooled) != old  # the request's first query runs on a fresh connection
+
+
+def test_readiness_checks_the_database_on_a_connection_of_its_own_outside_the_pool(monkeypatch):
+    """/readyz must not wait for a pooled connection (all may be busy) nor
+    leave a hung one holding a place in the pool."""
+    from django.db import connections
+
+    from config import health
+
+    options = connections.settings["default"].setdefault("OPTIONS", {})
+    monkeypatch.setitem(options, "pool", {"min_size": 1, "max_size": 1, "timeout": 5})
+
+    def no_pool(self, timeout=None):  # type: ignore[no-untyped-def]
+        raise AssertionError("the readiness check took a pooled connection")
+
+    monkeypatch.setattr(ConnectionPool, "getconn", no_pool)
+    health._database()

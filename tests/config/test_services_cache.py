@@ -85,30 +85,52 @@ def test_a_key_asked_for_is_set_at_commit_in_the_same_call_as_the_bump(monkeypat
         "_incr_versions",
         lambda names, adds=None: calls.append((list(names), dict(adds or {}))) or original(names, adds),
     )
-    seen = []
+    seen: list[tuple[str, bool | None]] = []
     with transaction.atomic():
         read_cache.changed("things")
-        read_cache.add_on_commit("flag", 30)
-        transaction.on_commit(lambda: seen.extend([read_cache.take_added("flag"), read_cache.take_added("flag")]))
+        read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("a", outcome)))
+        read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("b", outcome)))
         assert cache.get("flag") is None  # not before the commit
+        assert seen == []
     assert calls == [(["things"], {"flag": 30})]
-    assert seen == [True, False]  # set by this commit: the first to ask is told so, once
+    assert seen == [("a", True), ("b", False)]  # set by this commit: the first asker is told so, once
     assert cache.get("flag") is not None
 
     with transaction.atomic():
-        read_cache.add_on_commit("flag", 30)
-        transaction.on_commit(lambda: seen.append(read_cache.take_added("flag")))
-    assert seen[-1] is False  # it was there already
+        read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("c", outcome)))
+    assert seen[-1] == ("c", False)  # it was there already
     assert calls[-1] == ([], {"flag": 30})
 
 
-def test_a_key_asked_for_in_a_rolled_back_transaction_is_not_set():
+def test_a_key_asked_for_in_a_rolled_back_transaction_is_set_by_the_next_commit_and_its_asker_told():
+    """A rolled-back asker may still be told (its callback must bear it) —
+    never a key set with nobody told, which would leave a flag nobody acts on."""
     from django.core.cache import cache
 
+    seen = []
     with pytest.raises(RuntimeError), transaction.atomic():
-        read_cache.add_on_commit("flag", 30)
+        read_cache.add_on_commit("flag", 30, then=seen.append)
         raise RuntimeError("rolled back")
-    assert cache.get("flag") is None
+    assert cache.get("flag") is None and seen == []
+
+    with transaction.atomic():
+        read_cache.changed("things")  # an unrelated commit
+    assert seen == [True]  # whoever set the key was told
+    assert cache.get("flag") is not None
+
+
+def test_a_key_asked_for_in_a_rolled_back_savepoint_is_set_with_its_asker_told():
+    from django.core.cache import cache
+
+    seen = []
+    with transaction.atomic():
+        read_cache.changed("things")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("rolled back", outcome)))
+            raise RuntimeError("rolled back")
+        read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("kept", outcome)))
+    assert seen == [("rolled back", True), ("kept", False)]
+    assert cache.get("flag") is not None
 
 
 def test_with_the_cache_failing_the_outcome_of_a_key_is_unknown(monkeypatch):
@@ -118,8 +140,7 @@ def test_with_the_cache_failing_the_outcome_of_a_key_is_unknown(monkeypatch):
     monkeypatch.setattr(read_cache, "_incr_versions", refuse)
     seen = []
     with transaction.atomic():
-        read_cache.add_on_commit("flag", 30)
-        transaction.on_commit(lambda: seen.append(read_cache.take_added("flag")))
+        read_cache.add_on_commit("flag", 30, then=seen.append)
     read_cache.reset()
     assert seen == [None]
 

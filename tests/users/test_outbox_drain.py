@@ -103,6 +103,25 @@ def test_after_commit_an_order_makes_one_call_to_redis_for_the_cache_and_the_fla
     assert tasks(queue) == [(DRAIN, [])]
 
 
+def test_an_email_rolled_back_leaves_no_flag_without_a_drain_behind(customer_api, queue):
+    """An email enqueued in a transaction that rolled back may still raise
+    the flag at this thread's next commit (the read cache's one call); the
+    drain is then published with it, so the next email is not left waiting
+    for a drain nobody queued."""
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox_enqueue(kind="test", to="gone@example.com", subject="rolled back", text="t")
+        raise RuntimeError("rolled back")
+    with transaction.atomic():
+        read_cache.changed("unrelated")  # any commit of this thread
+    place_orders(customer_api, 1)
+
+    assert tasks(queue) == [(DRAIN, [])]
+    assert outbox_drain() == 1
+    assert [m.subject for m in mail.outbox] == [OutboxEmail.objects.get().subject]
+
+
 def test_with_redis_failing_each_email_is_published_by_itself(customer_api, queue, monkeypatch):
     def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise ConnectionError("simulated: Redis is unreachable")
