@@ -101,6 +101,7 @@ def stockroom_env(args: argparse.Namespace) -> dict[str, str]:
         WEB_CONCURRENCY=str(args.workers),
         GUNICORN_THREADS=str(args.threads),
         GUNICORN_WORKER_CLASS=args.worker_class,
+        **({"DATABASE_POOL_MAX": str(args.pool_max)} if args.pool_max else {}),
         BIND=f"127.0.0.1:{args.port}",
     )
     return env
@@ -390,6 +391,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
     parser.add_argument("--worker-class", default="gevent", choices=["gevent", "sync", "gthread"])
+    parser.add_argument("--pool-max", type=int, help="DATABASE_POOL_MAX: pooled connections per worker (gevent)")
     parser.add_argument("--port", type=int, default=8200)
     parser.add_argument("--server-log", help="append gunicorn's output to this file (default: discarded)")
     parser.add_argument("--database", default="stockroom_bench")
