@@ -1,5 +1,6 @@
 """Serializer bases shared by every app's HTTP contract."""
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,18 @@ class InputSerializer(serializers.Serializer):
     Works at any depth: ``lines.0.price`` is reported too."""
 
     default_error_messages = {"unknown_field": "This field is not accepted here."}
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # DRF deep-copies the declared fields for every serializer instance,
+        # which builds each field again (its __init__, its validators). A
+        # field that holds no other field keeps no state of its own once
+        # built: a shallow copy, bound to this serializer, is the same field.
+        # Nested serializers and list/dict fields are deep-copied as DRF does,
+        # so that what they hold is bound to this serializer too.
+        return {
+            name: copy.deepcopy(field) if _holds_fields(field) else copy.copy(field)
+            for name, field in self._declared_fields.items()
+        }
 
     def to_internal_value(self, data: Any) -> Any:
         errors: dict[str, Any] = {}
@@ -29,3 +42,7 @@ class InputSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+def _holds_fields(field: serializers.Field) -> bool:
+    return isinstance(field, serializers.BaseSerializer) or hasattr(field, "child")

@@ -14,13 +14,18 @@ The same check applies to a connection taken from psycopg's pool
 (``DATABASE_POOL``, the default under gevent), where Django's own check
 would be a round trip on every request: one the server has ended is
 dropped, and the pool hands over another.
+
+Under gevent, psycopg waits for its socket through config.green.psycopg_wait.
 """
 
-import select
-
 from django.db.backends.postgresql import base
-from psycopg import Connection, pq
+from psycopg import Connection, pq, waiting
 from psycopg_pool import ConnectionPool
+
+from config.green import is_green, psycopg_wait, readable_now
+
+if is_green():
+    waiting.wait = psycopg_wait  # how every psycopg connection of this process waits for its socket
 
 
 def _quiet(connection: Connection) -> bool:
@@ -29,8 +34,7 @@ def _quiet(connection: Connection) -> bool:
         return False
     if connection.info.transaction_status != pq.TransactionStatus.IDLE:
         return False
-    readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    return not readable
+    return not readable_now(connection.fileno())
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
