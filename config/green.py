@@ -10,11 +10,10 @@ rebuilt for every client connection: it subclasses :func:`os_thread_local`,
 which is per OS thread whether gevent is there or not.
 
 Waiting on a socket goes through gevent's loop, which is the point, but
-gevent's stand-ins for ``select`` cost more than the wait itself when the
-answer is known at once or one event is waited for. So psycopg waits through
-:func:`psycopg_wait`, and a question that needs no wait ("is there anything
-to read?") is asked of the operating system (:func:`readable_now`,
-:class:`RedisParser`).
+gevent's stand-ins for ``select`` cost more than the wait itself when one
+event is waited for or the answer is known at once. So psycopg waits through
+:func:`psycopg_wait`, and the pooled connection's check ("is there anything
+to read?") asks the operating system (:func:`readable_now`).
 """
 
 import functools
@@ -25,7 +24,6 @@ from typing import Any
 
 from gevent import get_hub
 from psycopg import waiting
-from redis._parsers import _HiredisParser
 
 _READ, _WRITE = int(waiting.Ready.R), int(waiting.Ready.W)
 _READ_WRITE = _READ | _WRITE
@@ -111,28 +109,3 @@ def _os_poll() -> Any:
 
         return monkey.get_original("select", "poll")
     return select.poll
-
-
-class RedisParser(_HiredisParser):
-    """redis-py's parser (hiredis), checking a pooled connection without gevent.
-
-    Before each command redis-py's pool asks whether the connection it hands
-    out has anything to read (it should not). redis-py asks with a fresh
-    ``select.poll`` — gevent's emulation under gevent, a tenth of a placed
-    order's time in Redis. Nothing to read is answered here, directly; the
-    rest (data, a closed socket, TLS) goes to redis-py's own check. Used as
-    django-redis's ``PARSER_CLASS`` under gevent (config/settings.py).
-    """
-
-    def can_read(self, timeout: float = 0) -> bool:
-        sock, reader = self._sock, self._reader
-        if (
-            timeout == 0
-            and sock is not None
-            and reader is not None
-            and not reader.has_data()
-            and not (hasattr(type(sock), "pending") and sock.pending())  # TLS: bytes already decrypted
-            and not readable_now(sock.fileno())
-        ):
-            return False
-        return bool(super().can_read(timeout))
