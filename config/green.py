@@ -17,12 +17,15 @@ to read?") asks the operating system (:func:`readable_now`).
 """
 
 import functools
+import os
 import select
 import sys
 import threading
 from typing import Any
 
+import psycopg
 from gevent import get_hub
+from gevent.hub import Waiter
 from psycopg import waiting
 
 _READ, _WRITE = int(waiting.Ready.R), int(waiting.Ready.W)
@@ -52,29 +55,58 @@ def psycopg_wait(gen: Any, fileno: int, interval: float | None = 0.0, timeout: f
     psycopg runs every query as a generator that says what the socket must
     be ready for; a wait function waits for it. Under gevent psycopg picks
     its ``wait_poll``, which builds gevent's emulation of ``select.poll``
-    for each wait: a poll object, a result set, an event and a 100 ms timer,
-    a fifth of a placed order's database time in Python. This one asks
-    gevent's loop directly for the one event the generator waits for, as
-    gevent's own sockets do. A wait with a ``timeout`` (psycopg's cancel
-    and notifies) goes to psycopg's own (gevent-patched) ``wait_poll``.
-    Installed by config.postgresql under gevent.
+    for each wait: a poll object, a result set, an event and a timer, a
+    fifth of a placed order's database time in Python. This one starts two
+    of gevent's loop watchers, one for the event the generator waits for,
+    as gevent's own sockets do, and a timer of ``interval`` (psycopg's
+    100 ms) after which it checks that the socket is still open, as
+    ``wait_poll`` does: a connection closed under a waiting query ends it
+    with psycopg's error instead of a wait without end. A wait with a
+    ``timeout`` (psycopg's cancel and notifies) goes to psycopg's own
+    (gevent-patched) ``wait_poll``. Installed by config.postgresql under
+    gevent.
     """
-    if timeout is not None:
+    if timeout is not None or interval is None or interval <= 0:
         return waiting.wait_poll(gen, fileno, interval, timeout)
     hub = get_hub()
-    io = hub.loop.io
     try:
         wanted = next(gen)
         while True:
-            watcher = io(fileno, wanted)  # psycopg's Wait.R/W/RW are the loop's READ/WRITE bits
-            try:
-                hub.wait(watcher)
-            finally:
-                watcher.close()
+            ready = _ready_within(hub, fileno, wanted, interval)
+            if ready is None:  # nothing within the interval: is the socket still there?
+                _check_open(fileno)
+                continue
             # Readiness for read *or* write tells which only by asking the socket.
-            wanted = gen.send(wanted if wanted != _READ_WRITE else _ready_now(fileno))
+            wanted = gen.send(ready if ready != _READ_WRITE else _ready_now(fileno))
     except StopIteration as stop:
         return stop.value
+
+
+def _ready_within(hub: Any, fileno: int, wanted: int, interval: float) -> int | None:
+    """``wanted`` once ``fileno`` is ready for it (psycopg's Wait.R/W/RW are
+    the loop's READ/WRITE bits), or None after ``interval`` seconds."""
+    waiter = Waiter(hub)
+    try:
+        watcher = hub.loop.io(fileno, wanted)
+    except OSError:
+        _check_open(fileno)
+        raise
+    timer = hub.loop.timer(interval)
+    try:
+        watcher.start(waiter.switch, wanted)
+        timer.start(waiter.switch, None)
+        return waiter.get()  # type: ignore[no-any-return]
+    finally:
+        watcher.close()
+        timer.close()
+
+
+def _check_open(fileno: int) -> None:
+    """psycopg's error for a connection whose socket was closed."""
+    try:
+        os.fstat(fileno)
+    except OSError as exc:
+        raise psycopg.OperationalError("connection socket closed") from exc
 
 
 def _ready_now(fileno: int) -> int:

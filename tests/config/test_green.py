@@ -110,3 +110,44 @@ def test_under_gevent_a_query_waits_in_gevent_loop_and_lets_the_other_greenlets_
     )
     # Four 0.4 s queries in less than 1 s: each waited in the loop, not in the process.
     assert seen == {"ours": True, "got": [0, 1, 2, 3], "together": True, "length": 20_000_000}
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_under_gevent_a_query_whose_connection_is_closed_under_it_ends_with_psycopg_error():
+    seen = run_patched(
+        "import json, time, gevent, psycopg, django; django.setup()\n"
+        "import config.postgresql.base  # installs the wait\n"
+        f"conn = psycopg.connect({database_url_for_children()!r}, autocommit=True)\n"
+        "def sleeper():\n"
+        "    try:\n"
+        "        conn.execute('SELECT pg_sleep(2)')\n"
+        "        return 'finished'\n"
+        "    except psycopg.OperationalError as exc:\n"
+        "        return str(exc)\n"
+        "started = time.monotonic()\n"
+        "waiting = gevent.spawn(sleeper)\n"
+        "gevent.sleep(0.2)\n"
+        "conn.close()\n"
+        "print(json.dumps({'outcome': waiting.get(timeout=5), 'soon': time.monotonic() - started < 1.0}))\n"
+    )
+    assert seen == {"outcome": "connection socket closed", "soon": True}
+
+
+def test_under_gevent_a_wait_for_read_or_write_says_which_the_socket_is_ready_for():
+    seen = run_patched(
+        "import json, socket\n"
+        "from psycopg.waiting import Wait\n"
+        "from config.green import psycopg_wait\n"
+        "ours, theirs = socket.socketpair()\n"
+        "def told(wanted):\n"
+        "    got = []\n"
+        "    def generator():\n"
+        "        got.append(int((yield wanted)))\n"
+        "    psycopg_wait(generator(), ours.fileno(), 0.1)\n"
+        "    return got[0]\n"
+        "quiet = told(Wait.RW)\n"
+        "theirs.send(b'x')\n"
+        "print(json.dumps({'quiet': quiet, 'sent_to': told(Wait.RW), 'read': told(Wait.R)}))\n"
+    )
+    assert seen == {"quiet": 2, "sent_to": 3, "read": 1}  # psycopg's Ready.W, Ready.RW, Ready.R
