@@ -110,26 +110,25 @@ def _check_open(fileno: int) -> None:
 
 
 def _ready_now(fileno: int) -> int:
-    """What ``fileno`` is ready for at once (psycopg's Ready bits), asked
-    without waiting, so without gevent."""
-    poll = _os_poll()()
-    poll.register(fileno, select.POLLIN | select.POLLOUT)
-    ready = 0
-    for _, events in poll.poll(0):
-        if events & (select.POLLIN | select.POLLERR | select.POLLHUP):
-            ready |= _READ
-        if events & select.POLLOUT:
-            ready |= _WRITE
-    return ready
+    """What ``fileno`` is ready for at once (psycopg's Ready bits)."""
+    events = _events_now(fileno, select.POLLIN | select.POLLOUT)
+    ready = _READ if events & (select.POLLIN | select.POLLERR | select.POLLHUP) else 0
+    return ready | (_WRITE if events & select.POLLOUT else 0)
 
 
 def readable_now(fileno: int) -> bool:
     """Whether ``fileno`` has something to read (or was closed), asked
     without waiting — under gevent too, whose ``select`` would go through
     its loop to answer a question that needs no wait."""
+    return bool(_events_now(fileno, select.POLLIN))
+
+
+def _events_now(fileno: int, mask: int) -> int:
+    """``fileno``'s poll events for ``mask`` at once (0: none), asked of the
+    operating system without waiting, so without gevent."""
     poll = _os_poll()()
-    poll.register(fileno, select.POLLIN)
-    return bool(poll.poll(0))
+    poll.register(fileno, mask)
+    return next((events for _, events in poll.poll(0)), 0)
 
 
 @functools.cache
