@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 import orjson
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.db.models import BigIntegerField, Field, Model
 from django.db.models.expressions import RawSQL
 from psycopg.types.json import Json, Jsonb
@@ -119,12 +119,52 @@ def _json_rows(objs: Sequence[Model], alias: str, with_pk: bool) -> str:
     return orjson.dumps(rows, default=_json_value).decode()
 
 
+# Fields whose ``pre_save`` and ``get_db_prep_save`` give back a value of
+# this exact type unchanged (and None as None), on every backend: such a value
+# is stored as it is, without the two calls. Exact classes only — a subclass
+# may convert.
+_AS_IS: dict[type[Field], type] = {
+    **dict.fromkeys(
+        (
+            models.AutoField, models.BigAutoField, models.SmallAutoField, models.IntegerField,
+            models.BigIntegerField, models.SmallIntegerField, models.PositiveIntegerField,
+            models.PositiveBigIntegerField, models.PositiveSmallIntegerField,
+        ),
+        int,
+    ),
+    models.CharField: str,
+    models.TextField: str,
+    models.BooleanField: bool,
+}  # fmt: skip
+
+
+def _as_is(field: Field) -> type | None:
+    """The type of value ``field`` stores unchanged, or None (every value goes
+    through its ``pre_save`` and ``get_db_prep_save``). A foreign key to an
+    integer key stores integers unchanged."""
+    if type(field).pre_save is not Field.pre_save:
+        return None
+    if type(field) is models.ForeignKey:
+        return int if _AS_IS.get(type(field.target_field)) is int else None  # type: ignore[attr-defined]
+    return _AS_IS.get(type(field))
+
+
+@cache
+def _plan(model: type[Model], with_pk: bool) -> list[tuple[Field, str, type | None]]:
+    fields, _ = _columns(model, with_pk)
+    return [(f, f.attname, _as_is(f)) for f in fields]
+
+
 def _params(objs: Sequence[Model], alias: str, with_pk: bool) -> list[Any]:
-    fields, _ = _columns(type(objs[0]), with_pk)
+    plan = _plan(type(objs[0]), with_pk)
     connection = connections[alias]
     params = []
     for obj in objs:
-        params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+        for field, attname, as_is in plan:
+            value = getattr(obj, attname)
+            if as_is is None or (value is not None and type(value) is not as_is):
+                value = field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+            params.append(value)
     return params
 
 

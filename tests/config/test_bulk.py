@@ -172,6 +172,45 @@ def test_a_flush_stores_what_bulk_create_stores(staff, customer):
             assert row_a == row_b
 
 
+def test_values_of_another_type_are_converted_by_their_field_as_bulk_create_does(customer):
+    """Integers, text and booleans of their field's own type are stored as
+    they are; any other value goes through the field's conversion (which the
+    database's own casts would not always match: ``True`` as text is "True"
+    for Django, "true" for PostgreSQL; 7.9 as an integer is 7 for Django, an
+    error for PostgreSQL)."""
+    from users.models import OutboxEmail
+
+    product = make_product(stock=5)
+
+    def rows():
+        (order,) = bulk_insert([Order(customer=customer, subtotal=Decimal("1"), discount=0, total=Decimal("1"))])
+        line = OrderLine(order=order, position="3", product_id=str(product.id), sku=12345, name=True,
+                         unit_price=1, quantity=7.9, line_total="7.00")  # fmt: skip
+        email = OutboxEmail(kind=1, to="a@example.com", subject="s", attempts="2", next_attempt_at=timezone.now())
+        return [line], [email]
+
+    ours, theirs = rows(), rows()
+    writes = Writes()
+    for objs in ours:
+        writes.insert(objs)
+    writes.flush()
+    for objs in theirs:
+        type(objs[0]).objects.bulk_create(objs)
+    for mine, other in zip(ours, theirs, strict=True):
+        model = type(mine[0])
+        columns = [f.attname for f in model._meta.concrete_fields if f.attname not in ("id", "order_id")]
+        stored = model.objects.in_bulk([mine[0].pk, other[0].pk])
+        row_a = {c: getattr(stored[mine[0].pk], c) for c in columns if c not in ("created_at", "next_attempt_at")}
+        row_b = {c: getattr(stored[other[0].pk], c) for c in columns if c not in ("created_at", "next_attempt_at")}
+        assert row_a == row_b
+    assert stored_line(ours[0][0]) == (3, product.id, "12345", "True", 7)
+
+
+def stored_line(line: OrderLine) -> tuple:
+    row = OrderLine.objects.get(pk=line.pk)
+    return row.position, row.product_id, row.sku, row.name, row.quantity
+
+
 def test_writes_are_sent_at_the_flush_in_one_statement_on_postgresql(staff, django_assert_num_queries):
     product = make_product(stock=5)
     writes, rows, seen = gathered(product, staff)
