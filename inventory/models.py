@@ -53,7 +53,8 @@ class StockMovementQuerySet(models.QuerySet["StockMovement"]):
 class StockMovement(models.Model):
     """One line of the append-only stock ledger."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="movements")
+    # Indexed by movement_product_idx (product, -id), whose first column it is.
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="movements", db_index=False)
     delta = models.IntegerField()
     reason = models.CharField(max_length=200)
     # The order that caused it (placing or cancelling), by id: inventory does not

@@ -52,7 +52,11 @@ class Coupon(models.Model):
 
 
 class Order(models.Model):
-    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    # Indexed by order_customer_created_idx, whose first column it is: a
+    # one-column index of its own would cost every order an insert for nothing.
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     subtotal = models.DecimalField(max_digits=14, decimal_places=2)
     discount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
@@ -61,7 +65,7 @@ class Order(models.Model):
     # The code as it was when the order was placed: the order keeps it even if
     # the coupon is later renamed or deleted.
     coupon_code = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 — null is "no coupon"
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)  # indexed by order_created_idx
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -92,7 +96,9 @@ class Order(models.Model):
 class OrderLine(models.Model):
     """A line keeps the sku, name and price of the moment of ordering."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by orders_line_position_unique (order, position), which also
+    # gives an order's lines in their order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     position = models.PositiveSmallIntegerField()
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
@@ -121,7 +127,8 @@ class IdempotencyKey(models.Model):
     replays it) or rolls back (then the key is free again).
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Indexed by orders_idempotency_user_key_unique (user, key), whose first column it is.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
