@@ -52,16 +52,27 @@ def child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+# Python collects its young generation every 700 net allocations of
+# container objects: several times per request here, each walking every young
+# object still alive (a request's are freed by reference counting anyway).
+# Every 20,000 it takes 3–6 % less of a worker's CPU per order; at 100,000 the
+# p99 got worse (docs/PERFORMANCE.md).
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
 def post_worker_init(worker: Any) -> None:
     """The application is loaded: import every view now (through the URL
     resolver) rather than at the first request, then move every object that
     exists to the garbage collector's permanent generation (``gc.freeze``).
     They live as long as the worker; the full collections that came every
     thousand-odd orders no longer walk the ~120,000 of them (about 50 ms
-    each, in the middle of a request)."""
+    each, in the middle of a request). Then the young generation is
+    collected every YOUNG_COLLECTION_THRESHOLD allocations instead of
+    Python's 700 (docs/PERFORMANCE.md)."""
     import gc
 
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 — imports every app's views
     gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD)

@@ -201,19 +201,21 @@ def test_metrics_add_up_every_gunicorn_worker(tmp_path):
 
 
 def test_a_worker_freezes_what_it_loaded_before_its_first_request():
-    """gunicorn's post_worker_init imports every view and hands the objects
-    loaded so far to the collector's permanent generation (gc.freeze)."""
+    """gunicorn's post_worker_init imports every view, hands the objects
+    loaded so far to the collector's permanent generation (gc.freeze) and
+    collects the young generation less often than Python's every 700."""
     code = (
         "import gc, runpy, django; conf = runpy.run_path('deploy/gunicorn.conf.py'); django.setup();"
         " import sys; before = 'orders.views' in sys.modules; conf['post_worker_init'](None);"
-        " print(before, 'orders.views' in sys.modules, gc.get_freeze_count())"
+        " print(before, 'orders.views' in sys.modules, gc.get_freeze_count(), gc.get_threshold()[0])"
     )
     env = clean_env(DEBUG="true", DJANGO_SETTINGS_MODULE="config.settings", PROMETHEUS_MULTIPROC_DIR="")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    before, after, frozen = done.stdout.split()
+    before, after, frozen, young = done.stdout.split()
     assert (before, after) == ("False", "True")
     assert int(frozen) > 10_000
+    assert int(young) == 20_000
 
 
 # --- The deployment files -------------------------------------------------------------
