@@ -22,7 +22,7 @@ elsewhere (SQLite has no writable CTEs) one statement each, as before.
 import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar
 
 import orjson
@@ -119,50 +119,63 @@ def _json_rows(objs: Sequence[Model], alias: str, with_pk: bool) -> str:
     return orjson.dumps(rows, default=_json_value).decode()
 
 
-# Fields whose ``pre_save`` and ``get_db_prep_save`` give back a value of
-# this exact type unchanged (and None as None), on every backend: such a value
-# is stored as it is, without the two calls. Exact classes only — a subclass
-# may convert.
-_AS_IS: dict[type[Field], type] = {
-    **dict.fromkeys(
-        (
-            models.AutoField, models.BigAutoField, models.SmallAutoField, models.IntegerField,
-            models.BigIntegerField, models.SmallIntegerField, models.PositiveIntegerField,
-            models.PositiveBigIntegerField, models.PositiveSmallIntegerField,
-        ),
-        int,
-    ),
-    models.CharField: str,
-    models.TextField: str,
-    models.BooleanField: bool,
-}  # fmt: skip
+_AUTO = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+_INTEGER = (
+    models.IntegerField, models.BigIntegerField, models.SmallIntegerField, models.PositiveIntegerField,
+    models.PositiveBigIntegerField, models.PositiveSmallIntegerField,
+)  # fmt: skip
+_PLAIN = {models.CharField: str, models.TextField: str, models.BooleanField: bool}
 
 
-def _as_is(field: Field) -> type | None:
-    """The type of value ``field`` stores unchanged, or None (every value goes
-    through its ``pre_save`` and ``get_db_prep_save``). A foreign key to an
-    integer key stores integers unchanged."""
-    if type(field).pre_save is not Field.pre_save:
+def _shortcut(field: Field, connection: Any) -> tuple[type, Callable[[Any], Any] | None] | None:
+    """What ``pre_save`` and ``get_db_prep_save`` do to a value of one exact
+    type, without them: ``(type, adapt)`` — a value of exactly that type is
+    stored as ``adapt(value)`` (as it is if None), and None as None — or None
+    where every value must go through them. Exact field classes only (a
+    subclass may convert), with the base ``pre_save``:
+
+    - auto fields, and foreign keys to them: the backend's check of the key
+      (``validate_autopk_value``);
+    - integer fields: the backend's adapter (on PostgreSQL psycopg's Int2,
+      Int4 or Int8, so a parameter's type does not depend on its value);
+    - text and booleans: as they are.
+    """
+    kind = type(field)
+    if kind.pre_save is not Field.pre_save:
         return None
-    if type(field) is models.ForeignKey:
-        return int if _AS_IS.get(type(field.target_field)) is int else None  # type: ignore[attr-defined]
-    return _AS_IS.get(type(field))
+    if kind is models.ForeignKey:
+        target = _shortcut(field.target_field, connection)  # type: ignore[attr-defined]
+        return target if target is not None and target[0] is int else None
+    if kind in _AUTO:
+        return int, connection.ops.validate_autopk_value
+    if kind in _INTEGER:
+        return int, partial(connection.ops.adapt_integerfield_value, internal_type=field.get_internal_type())
+    plain = _PLAIN.get(kind)
+    return (plain, None) if plain is not None else None
 
 
 @cache
-def _plan(model: type[Model], with_pk: bool) -> list[tuple[Field, str, type | None]]:
+def _plan(model: type[Model], with_pk: bool, alias: str) -> list[tuple[Field, str, Any]]:
     fields, _ = _columns(model, with_pk)
-    return [(f, f.attname, _as_is(f)) for f in fields]
+    connection = connections[alias]
+    return [(f, f.attname, _shortcut(f, connection)) for f in fields]
 
 
 def _params(objs: Sequence[Model], alias: str, with_pk: bool) -> list[Any]:
-    plan = _plan(type(objs[0]), with_pk)
+    """Each new row's column values, as each field's ``pre_save`` and
+    ``get_db_prep_save`` give them (:func:`_shortcut` where it can)."""
+    plan = _plan(type(objs[0]), with_pk, alias)
     connection = connections[alias]
     params = []
     for obj in objs:
-        for field, attname, as_is in plan:
+        for field, attname, shortcut in plan:
             value = getattr(obj, attname)
-            if as_is is None or (value is not None and type(value) is not as_is):
+            if value is None and shortcut is not None:
+                pass
+            elif shortcut is not None and type(value) is shortcut[0]:
+                if shortcut[1] is not None:
+                    value = shortcut[1](value)
+            else:
                 value = field.get_db_prep_save(field.pre_save(obj, add=True), connection)
             params.append(value)
     return params

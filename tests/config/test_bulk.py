@@ -206,6 +206,33 @@ def test_values_of_another_type_are_converted_by_their_field_as_bulk_create_does
     assert stored_line(ours[0][0]) == (3, product.id, "12345", "True", 7)
 
 
+def test_row_values_are_what_each_fields_own_conversions_give(staff, customer):
+    """Every column value of a new row is what the field's ``pre_save`` and
+    ``get_db_prep_save`` give, of the same type — on PostgreSQL an integer
+    field's value is psycopg's Int2/Int4/Int8, as Django sends it, so a
+    statement's parameter types do not depend on the values."""
+    from config.bulk import _columns, _params
+    from users.models import OutboxEmail
+
+    product = make_product(stock=5)
+    (order,) = bulk_insert([Order(customer=customer, subtotal=Decimal("1"), discount=0, total=Decimal("1"))])
+    rows = [
+        movements(product, staff),
+        [OrderLine(order=order, position=0, product=product, sku="S", name="N", unit_price=Decimal("1"),
+                   quantity=40_000, line_total=Decimal("40000"))],
+        [OutboxEmail(kind="k", to="a@example.com", subject="s", attempts=3, next_attempt_at=timezone.now())],
+        [Order(customer=customer, subtotal=Decimal("1"), discount=0, total=Decimal("1"), coupon_code=None)],
+    ]  # fmt: skip
+    for objs in rows:
+        fields, _ = _columns(type(objs[0]))
+        ours = _params(objs, "default", False)
+        django = [f.get_db_prep_save(f.pre_save(o, add=True), connection) for o in objs for f in fields]
+        for field, a, b in zip(fields * len(objs), ours, django, strict=True):
+            assert type(a) is type(b), field
+            if not getattr(field, "auto_now", False) and not getattr(field, "auto_now_add", False):
+                assert a == b, field
+
+
 def stored_line(line: OrderLine) -> tuple:
     row = OrderLine.objects.get(pk=line.pk)
     return row.position, row.product_id, row.sku, row.name, row.quantity

@@ -12,18 +12,23 @@ APPS = ("users", "inventory", "orders")
 
 
 def indexes(model) -> dict[str, tuple[list[str], bool]]:
-    """The model's table's indexes: name → (columns, unique), leaving out
-    partial indexes (an index ``WHERE …`` serves other queries than the
+    """The model's table's B-tree indexes: name → (columns, unique), leaving out
+    partial indexes and constraints (an index ``WHERE …`` serves other queries than the
     whole column's), indexes on expressions and, on PostgreSQL, Django's
     ``…_like`` twin of a text column's index (its operator class serves
     ``LIKE 'abc%'``, which the plain index does not)."""
-    partial = {index.name for index in model._meta.indexes if index.condition is not None}
+    partial = {
+        item.name
+        for item in [*model._meta.indexes, *model._meta.constraints]
+        if getattr(item, "condition", None) is not None
+    }
     with connection.cursor() as cursor:
         found = connection.introspection.get_constraints(cursor, model._meta.db_table)
     return {
         name: (info["columns"], bool(info["unique"]))
         for name, info in found.items()
         if (info["index"] or info["unique"])
+        and info.get("type", "idx") == "idx"  # a B-tree (GIN, BRIN, hash … serve other queries)
         and name not in partial
         and not name.endswith("_like")
         and info["columns"]
