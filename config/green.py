@@ -12,8 +12,9 @@ which is per OS thread whether gevent is there or not.
 Waiting on a socket goes through gevent's loop, which is the point, but
 gevent's stand-ins for ``select`` cost more than the wait itself when one
 event is waited for or the answer is known at once. So psycopg waits through
-:func:`psycopg_wait`, and the pooled connection's check ("is there anything
-to read?") asks the operating system (:func:`readable_now`).
+:func:`psycopg_wait`, and the pooled connections' checks ("is there anything
+to read?") ask the operating system (:func:`readable_now`; for Redis
+:class:`RedisParser`, after a yield to the loop).
 """
 
 import functools
@@ -27,6 +28,7 @@ import psycopg
 from gevent import get_hub
 from gevent.hub import Waiter
 from psycopg import waiting
+from redis._parsers import _HiredisParser
 
 _READ, _WRITE = int(waiting.Ready.R), int(waiting.Ready.W)
 _READ_WRITE = _READ | _WRITE
@@ -140,3 +142,29 @@ def _os_poll() -> Any:
 
         return monkey.get_original("select", "poll")
     return select.poll
+
+
+class RedisParser(_HiredisParser):
+    """redis-py's parser (hiredis), checking a pooled connection cheaply under gevent.
+
+    Before each command redis-py's pool asks whether the connection it hands
+    out has anything to read (it should not), with a fresh ``select.poll`` —
+    under gevent its emulation, which starts a watcher, an event and a timer
+    to answer a question that needs no wait (6 % of a worker's CPU under W1).
+    Here the operating system is asked (:func:`readable_now`), after a yield
+    to gevent's loop: the emulation's wait had been the point where each
+    request let the loop run (accept, other greenlets' sockets), and without
+    it the connections split unevenly between the workers
+    (docs/PERFORMANCE.md). Data, a closed socket or TLS go to redis-py's own
+    check. django-redis's ``PARSER_CLASS`` under gevent (config/settings.py).
+    """
+
+    def can_read(self, timeout: float = 0) -> bool:
+        sock, reader = self._sock, self._reader
+        if timeout != 0 or sock is None or reader is None or hasattr(type(sock), "pending"):
+            return bool(super().can_read(timeout))
+        hub = get_hub()
+        hub.wait(hub.loop.timer(0))  # the loop runs what is ready, then this
+        if reader.has_data() or readable_now(sock.fileno()):
+            return bool(super().can_read(timeout))
+        return False

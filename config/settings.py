@@ -146,6 +146,7 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
                 "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+                **({"PARSER_CLASS": "config.green.RedisParser"} if GREEN else {}),
             },
             "KEY_PREFIX": "stockroom",
         }

@@ -5,6 +5,7 @@ belongs to a request is not, and the database settings take connections
 from a pool."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -12,6 +13,8 @@ import pytest
 
 from tests.conftest import requires_postgres
 from tests.support.services import ROOT, database_url_for_children
+
+requires_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)")
 
 
 def run_patched(code: str, **env: str) -> dict:
@@ -151,3 +154,39 @@ def test_under_gevent_a_wait_for_read_or_write_says_which_the_socket_is_ready_fo
         "print(json.dumps({'quiet': quiet, 'sent_to': told(Wait.RW), 'read': told(Wait.R)}))\n"
     )
     assert seen == {"quiet": 2, "sent_to": 3, "read": 1}  # psycopg's Ready.W, Ready.RW, Ready.R
+
+
+@requires_redis
+def test_under_gevent_the_redis_pool_check_yields_to_the_loop_and_sees_pending_data_and_a_closed_connection():
+    # redis-py's pool asks a connection whether it has anything to read
+    # before handing it out; RedisParser answers "nothing" itself, after
+    # letting the loop run what is ready (here: a greenlet spawned before).
+    seen = run_patched(
+        "import json, time, gevent, django; django.setup()\n"
+        "import redis\n"
+        "from django.conf import settings as s\n"
+        "from django_redis import get_redis_connection\n"
+        "from config.green import RedisParser\n"
+        "pool = get_redis_connection('default').connection_pool\n"
+        "conn = pool.connection_class(**pool.connection_kwargs)\n"
+        "conn.connect()\n"
+        "ran = []\n"
+        "gevent.spawn(ran.append, 'other greenlet')\n"
+        "idle = conn.can_read()\n"
+        "yielded = ran == ['other greenlet']\n"
+        "conn.send_command('CLIENT', 'ID'); time.sleep(0.2)\n"
+        "answered = conn.can_read()\n"
+        "own_id = conn.read_response()\n"
+        "read = conn.can_read()\n"
+        "redis.Redis.from_url(s.REDIS_URL).execute_command('CLIENT', 'KILL', 'ID', own_id); time.sleep(0.2)\n"
+        "try:\n"
+        "    closed = conn.can_read()\n"
+        "except redis.ConnectionError:\n"
+        "    closed = 'ConnectionError'\n"
+        "print(json.dumps({'parser': pool.connection_kwargs['parser_class'] is RedisParser, 'yielded': yielded,\n"
+        "                  'idle': idle, 'answered': answered, 'read': read, 'closed': closed}))\n",
+        REDIS_URL=os.environ["REDIS_URL"],
+    )
+    assert seen == {
+        "parser": True, "yielded": True, "idle": False, "answered": True, "read": False, "closed": "ConnectionError"
+    }  # fmt: skip
