@@ -22,7 +22,7 @@ elsewhere (SQLite has no writable CTEs) one statement each, as before.
 import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from functools import cache, partial
+from functools import cache
 from typing import Any, TypeVar
 
 import orjson
@@ -127,12 +127,12 @@ _INTEGER = (
 _PLAIN = {models.CharField: str, models.TextField: str, models.BooleanField: bool}
 
 
-def _shortcut(field: Field, connection: Any) -> tuple[type, Callable[[Any], Any] | None] | None:
+def _shortcut(field: Field) -> tuple[type, str | None] | None:
     """What ``pre_save`` and ``get_db_prep_save`` do to a value of one exact
-    type, without them: ``(type, adapt)`` — a value of exactly that type is
-    stored as ``adapt(value)`` (as it is if None), and None as None — or None
-    where every value must go through them. Exact field classes only (a
-    subclass may convert), with the base ``pre_save``:
+    type, without them: ``(type, adaptation)`` — a value of exactly that type
+    is stored adapted by the backend as below (as it is if None), and None as None
+    — or None where every value must go through them. Exact field classes
+    only (a subclass may convert), with the base ``pre_save``:
 
     - auto fields, and foreign keys to them: the backend's check of the key
       (``validate_autopk_value``);
@@ -144,28 +144,28 @@ def _shortcut(field: Field, connection: Any) -> tuple[type, Callable[[Any], Any]
     if kind.pre_save is not Field.pre_save:
         return None
     if kind is models.ForeignKey:
-        target = _shortcut(field.target_field, connection)  # type: ignore[attr-defined]
+        target = _shortcut(field.target_field)  # type: ignore[attr-defined]
         return target if target is not None and target[0] is int else None
     if kind in _AUTO:
-        return int, connection.ops.validate_autopk_value
+        return int, "auto"
     if kind in _INTEGER:
-        return int, partial(connection.ops.adapt_integerfield_value, internal_type=field.get_internal_type())
+        return int, field.get_internal_type()
     plain = _PLAIN.get(kind)
     return (plain, None) if plain is not None else None
 
 
 @cache
-def _plan(model: type[Model], with_pk: bool, alias: str) -> list[tuple[Field, str, Any]]:
+def _plan(model: type[Model], with_pk: bool) -> list[tuple[Field, str, tuple[type, str | None] | None]]:
     fields, _ = _columns(model, with_pk)
-    connection = connections[alias]
-    return [(f, f.attname, _shortcut(f, connection)) for f in fields]
+    return [(f, f.attname, _shortcut(f)) for f in fields]
 
 
 def _params(objs: Sequence[Model], alias: str, with_pk: bool) -> list[Any]:
     """Each new row's column values, as each field's ``pre_save`` and
     ``get_db_prep_save`` give them (:func:`_shortcut` where it can)."""
-    plan = _plan(type(objs[0]), with_pk, alias)
+    plan = _plan(type(objs[0]), with_pk)
     connection = connections[alias]
+    ops = connection.ops
     params = []
     for obj in objs:
         for field, attname, shortcut in plan:
@@ -173,8 +173,10 @@ def _params(objs: Sequence[Model], alias: str, with_pk: bool) -> list[Any]:
             if value is None and shortcut is not None:
                 pass
             elif shortcut is not None and type(value) is shortcut[0]:
-                if shortcut[1] is not None:
-                    value = shortcut[1](value)
+                if shortcut[1] == "auto":
+                    value = ops.validate_autopk_value(value)
+                elif shortcut[1] is not None:
+                    value = ops.adapt_integerfield_value(value, shortcut[1])
             else:
                 value = field.get_db_prep_save(field.pre_save(obj, add=True), connection)
             params.append(value)

@@ -164,7 +164,10 @@ class RedisParser(_HiredisParser):
         if timeout != 0 or sock is None or reader is None or hasattr(type(sock), "pending"):
             return bool(super().can_read(timeout))
         hub = get_hub()
-        hub.wait(hub.loop.timer(0))  # the loop runs what is ready, then this
+        with hub.loop.timer(0) as turn:
+            hub.wait(turn)  # the loop runs what is ready, then this
+        if self._sock is not sock or self._reader is not reader:  # disconnected meanwhile: redis-py says so
+            return bool(super().can_read(timeout))
         if reader.has_data() or readable_now(sock.fileno()):
             return bool(super().can_read(timeout))
         return False
