@@ -170,15 +170,12 @@ def _params(objs: Sequence[Model], alias: str, with_pk: bool) -> list[Any]:
     for obj in objs:
         for field, attname, shortcut in plan:
             value = getattr(obj, attname)
-            if value is None and shortcut is not None:
-                pass
-            elif shortcut is not None and type(value) is shortcut[0]:
-                if shortcut[1] == "auto":
-                    value = ops.validate_autopk_value(value)
-                elif shortcut[1] is not None:
-                    value = ops.adapt_integerfield_value(value, shortcut[1])
-            else:
+            if shortcut is None or (value is not None and type(value) is not shortcut[0]):
                 value = field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+            elif value is not None and shortcut[1] == "auto":
+                value = ops.validate_autopk_value(value)
+            elif value is not None and shortcut[1] is not None:
+                value = ops.adapt_integerfield_value(value, shortcut[1])
             params.append(value)
     return params
 

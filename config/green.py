@@ -166,8 +166,7 @@ class RedisParser(_HiredisParser):
         hub = get_hub()
         with hub.loop.timer(0) as turn:
             hub.wait(turn)  # the loop runs what is ready, then this
-        if self._sock is not sock or self._reader is not reader:  # disconnected meanwhile: redis-py says so
-            return bool(super().can_read(timeout))
-        if reader.has_data() or readable_now(sock.fileno()):
+        # Disconnected meanwhile, data, or a closed socket: redis-py's own check says what it is.
+        if self._sock is not sock or self._reader is not reader or reader.has_data() or readable_now(sock.fileno()):
             return bool(super().can_read(timeout))
         return False
