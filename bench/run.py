@@ -1,8 +1,9 @@
 """Stockroom's benchmark: `make bench` (or `python bench/run.py --help`).
 
 Starts Stockroom as deployed — gunicorn (deploy/gunicorn.conf.py) on
-PostgreSQL and Redis, DEBUG off, a Celery broker for the emails — on its own
-database, loads the data set (bench/seed.py), and drives three workloads with
+PostgreSQL and Redis, DEBUG off, a Celery broker for the emails, LOG_LEVEL=INFO
+with its line per request written to a file (--server-log), metrics on — on
+its own database, loads the data set (bench/seed.py), and drives three workloads with
 wrk (bench/workloads.lua):
 
   W1  anonymous GET /api/v1/products/?page_size=20&page=<1..100>
@@ -92,7 +93,7 @@ def stockroom_env(args: argparse.Namespace) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
         STATIC_MANIFEST="false",
-        LOG_LEVEL="WARNING",  # the per-request log line is part of the cost, but not at INFO spam volume
+        LOG_LEVEL=args.log_level,  # as deployed: INFO writes one line per request
         RATE_LIMIT_AUTH=unlimited,
         RATE_LIMIT_ORDERS=unlimited,
         RATE_LIMIT_ANON=unlimited,
@@ -235,7 +236,9 @@ def stockroom(args: argparse.Namespace) -> Iterator[Server]:
     sh(sys.executable, "bench/seed.py", str(data), env=env)
     drop_bench_queue(args.broker)
     log(f"gunicorn: {args.workers} {args.worker_class} worker(s) on 127.0.0.1:{args.port}")
-    server_log = open(args.server_log, "a") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
+    # The request lines go to a file, as a container runtime would take them
+    # from the process: each is written and paid for, none is thrown away.
+    server_log = open(args.server_log or data / "server.log", "a")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
         cwd=ROOT, env=env, stdout=server_log, stderr=server_log,
@@ -248,6 +251,7 @@ def stockroom(args: argparse.Namespace) -> Iterator[Server]:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        server_log.close()
         shutil.rmtree(data, ignore_errors=True)
         drop_bench_queue(args.broker)
 
@@ -393,7 +397,12 @@ def main() -> None:
     parser.add_argument("--worker-class", default="gevent", choices=["gevent", "sync", "gthread"])
     parser.add_argument("--pool-max", type=int, help="DATABASE_POOL_MAX: pooled connections per worker (gevent)")
     parser.add_argument("--port", type=int, default=8200)
-    parser.add_argument("--server-log", help="append gunicorn's output to this file (default: discarded)")
+    parser.add_argument(
+        "--server-log", help="append gunicorn's output (the request log) to this file (default: a temporary file)"
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", help="Stockroom's LOG_LEVEL (default INFO, as deployed: a line per request)"
+    )
     parser.add_argument("--database", default="stockroom_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672//")
