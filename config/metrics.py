@@ -32,22 +32,29 @@ ORDERS_CANCELLED = Counter("stockroom_orders_cancelled_total", "Orders cancelled
 
 
 class OutboxCollector:
-    """Outbox emails pending and failed, read from the database at scrape time."""
+    """Outbox emails waiting (pending; retrying: pending after a failure) and
+    failed for good, read from the database at scrape time (the sent ones,
+    most of the table, are not counted)."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from django.db.models import Count
+        from django.db.models import Count, Q
 
         from users.models import OutboxEmail
 
+        pending, failed = OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED
         gauge = GaugeMetricFamily("stockroom_outbox_emails", "Outbox emails by status.", labels=["status"])
         try:
-            counts = dict(OutboxEmail.objects.values("status").annotate(n=Count("id")).values_list("status", "n"))
+            counts = OutboxEmail.objects.filter(status__in=[pending, failed]).aggregate(
+                pending=Count("id", filter=Q(status=pending)),
+                retrying=Count("id", filter=Q(status=pending, attempts__gt=0)),
+                failed=Count("id", filter=Q(status=failed)),
+            )
         except DatabaseError as exc:  # the database is down: /metrics still answers
             logger.warning("could not count outbox emails: %s", exc)
             yield gauge
             return
-        for status in (OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED):
-            gauge.add_metric([status.value], counts.get(status.value, 0))
+        for status, count in counts.items():
+            gauge.add_metric([status], count)
         yield gauge
 
 

@@ -268,6 +268,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through settings.LOG
 # dispatcher delivers what could not be published.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker and beat reconnect to a broker that went away for as long as it
+# takes (Celery's default gives up after 100 tries, under an hour).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 0,
     "socket_timeout": 1.0,
@@ -280,14 +283,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 
 # The email outbox (users.outbox): how often the dispatcher looks for due
 # emails, how long a published email may wait before it is published again,
-# and the retry policy on SMTP errors.
+# how long a worker's claim on an email lasts (longer than a send can take:
+# a worker that dies mid-send delays that email by this much), the backoff
+# on failures (never given up, but a permanent refusal of the recipient),
+# how often the mail server is checked while emails wait for it, and how
+# long sent emails are kept.
 OUTBOX_DISPATCH_SECONDS = env.float("OUTBOX_DISPATCH_SECONDS", default=5.0)
 OUTBOX_REDISPATCH_SECONDS = env.int("OUTBOX_REDISPATCH_SECONDS", default=30)
-OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=120.0)
 OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=5.0)
-OUTBOX_RETRY_CAP_SECONDS = env.float("OUTBOX_RETRY_CAP_SECONDS", default=600.0)
+OUTBOX_RETRY_CAP_SECONDS = env.float("OUTBOX_RETRY_CAP_SECONDS", default=3600.0)
+OUTBOX_REVIVE_SECONDS = env.float("OUTBOX_REVIVE_SECONDS", default=20.0)
+OUTBOX_KEEP_SENT_DAYS = env.int("OUTBOX_KEEP_SENT_DAYS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "outbox-dispatch": {"task": "users.tasks.outbox_dispatch_task", "schedule": OUTBOX_DISPATCH_SECONDS},
+    "outbox-revive": {"task": "users.tasks.outbox_revive_task", "schedule": OUTBOX_REVIVE_SECONDS},
+    "outbox-purge-sent": {"task": "users.tasks.outbox_purge_sent_task", "schedule": 86400.0},
     "purge-idempotency-keys": {"task": "orders.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
 }
 
@@ -303,6 +314,8 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Stockroom <noreply@stockroom.local>")
+    "outbox-revive": {"task": "users.tasks.outbox_revive_task", "schedule": OUTBOX_REVIVE_SECONDS},
+    "outbox-purge-sent": {"task": "users.tasks.outbox_purge_sent_task", "schedule": 86400.0},
 
 # --- Internationalisation, static files ------------------------------------
 LANGUAGE_CODE = "en-us"

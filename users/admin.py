@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from config.background import enqueue_on_commit
 from users import selectors, services
 from users.models import OutboxEmail, User, normalize_email
-from users.outbox import outbox_render, outbox_retry_now
+from users.outbox import outbox_message_id, outbox_render, outbox_retry_now
 from users.tasks import outbox_deliver_task
 
 
@@ -119,13 +119,15 @@ class UserAdmin(DjangoUserAdmin):
 class OutboxEmailAdmin(admin.ModelAdmin):
     """The email outbox: what was sent, what is waiting, what failed and why."""
 
-    list_display = ("id", "kind", "to", "subject", "status", "attempts", "next_attempt_at", "created_at", "sent_at")
-    list_filter = ("status", "kind")
+    list_display = (
+        "id", "kind", "to", "subject", "status", "failure", "attempts", "next_attempt_at", "created_at", "sent_at",
+    )  # fmt: skip
+    list_filter = ("status", "failure", "kind")
     search_fields = ("to", "subject")
     ordering = ("-created_at", "-id")
     readonly_fields = (
-        "kind", "to", "subject", "status", "attempts", "last_error", "next_attempt_at", "created_at", "sent_at",
-        "text_body", "html_body",
+        "kind", "to", "subject", "status", "failure", "last_error", "attempts", "next_attempt_at", "leased_until",
+        "created_at", "sent_at", "message_id", "text_body", "html_body",
     )  # fmt: skip
     actions = ("retry_now",)
 
@@ -134,8 +136,12 @@ class OutboxEmailAdmin(admin.ModelAdmin):
         ids = list(queryset.values_list("id", flat=True))
         count = outbox_retry_now(email_ids=ids)
         for email_id in ids:
-            enqueue_on_commit(outbox_deliver_task, email_id)
+            enqueue_on_commit(outbox_deliver_task, email_id, 0)  # retried afresh: attempts start again
         self.message_user(request, f"{count} email(s) queued for delivery again.", messages.SUCCESS)
+
+    @admin.display(description="Message-ID")
+    def message_id(self, email: OutboxEmail) -> str:
+        return outbox_message_id(email)  # the same on every attempt
 
     @admin.display(description="Body text")
     def text_body(self, email: OutboxEmail) -> str:

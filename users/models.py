@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from users.domain.delivery import FailureKind
+
 
 def normalize_email(email: str) -> str:
     """Emails are compared and stored lower-cased: ``Ann@X.com`` is ``ann@x.com``."""
@@ -72,13 +74,20 @@ class OutboxEmail(models.Model):
 
     A row is the promise that the email goes out: Celery delivers it after
     commit, and the dispatcher (Celery beat) re-publishes rows still pending,
-    so a broker or mail server that is down only delays it.
+    so a broker or mail server that is down only delays it, however long.
+    Only a permanent refusal of the recipient marks it failed.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+
+    class Failure(models.TextChoices):
+        NONE = "", "—"
+        UNREACHABLE = FailureKind.UNREACHABLE.value, "Mail server unreachable"
+        DEFERRED = FailureKind.DEFERRED.value, "Deferred by the mail server"
+        REFUSED = FailureKind.REFUSED.value, "Recipient refused"
 
     kind = models.CharField(max_length=32)
     to = models.EmailField(max_length=254)
@@ -94,9 +103,17 @@ class OutboxEmail(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    # The kind of the last failure (users.domain.delivery): an email that
+    # waits because the mail server was unreachable is woken when it answers.
+    failure = models.CharField(max_length=16, choices=Failure.choices, blank=True, default="")
     # When the dispatcher may next publish it: set a little ahead on every
-    # publish, so a task lost with its broker is published again.
+    # publish, so a task lost with its broker is published again, and to the
+    # end of the lease while a worker sends it.
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Set while a worker sends it (claimed, committed, then sent outside any
+    # transaction): another worker takes it only once this has passed, so a
+    # worker that dies mid-send delays it by the lease and loses nothing.
+    leased_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -108,6 +125,8 @@ class OutboxEmail(models.Model):
             # What a drain looks for (users.outbox.outbox_deliver_next): the
             # few emails never tried, among every email ever sent.
             models.Index(fields=["id"], name="outbox_fresh_idx", condition=models.Q(status="pending", attempts=0)),
+            # What the purge of old sent emails looks for (users.outbox.outbox_purge_sent).
+            models.Index(fields=["sent_at"], name="outbox_sent_idx", condition=models.Q(status="sent")),
         ]
 
     def __str__(self) -> str:

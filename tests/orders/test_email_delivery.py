@@ -4,9 +4,12 @@ twice. Needs PostgreSQL (the worker reads the test database) and
 CELERY_BROKER_URL; skipped with a reason otherwise."""
 
 import os
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -14,6 +17,7 @@ from tests.conftest import ON_POSTGRES
 from tests.factories import make_product
 from tests.support.services import HungServer, SmtpSink, celery_process, free_port, publishing_to, wait_for
 from users.models import OutboxEmail
+from users.outbox import outbox_message_id
 from users.tasks import outbox_dispatch_task
 
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
@@ -134,3 +138,96 @@ def test_mail_server_down_then_back_delivers_exactly_once(customer_api, sink, qu
     assert len(confirmations(sink, order_id)) == 1
     email.refresh_from_db()
     assert email.status == "sent"
+
+
+# --- Outages of any length, and a worker that dies mid-send ------------------------------
+
+
+def beat(queue: str, tmp_path, **env: str):  # type: ignore[no-untyped-def]
+    """Celery beat with its clock compressed: the dispatcher and the check of
+    the mail server every second."""
+    return celery_process(
+        "beat",
+        queue=queue,
+        tmp_path=tmp_path,
+        env={"OUTBOX_DISPATCH_SECONDS": "1", "OUTBOX_REVIVE_SECONDS": "1", "OUTBOX_REDISPATCH_SECONDS": "2", **env},
+    )
+
+
+def email_row() -> OutboxEmail:
+    return OutboxEmail.objects.get(kind="order_confirmation")
+
+
+def test_a_mail_server_down_longer_than_the_old_give_up_time_loses_no_email(customer_api, sink, queue, tmp_path):
+    """The old outbox failed an email for good after 8 attempts. With the
+    backoff compressed to under a second, the server stays down for many more
+    attempts than that; the email waits, and goes out once it is back."""
+    sink.stop()
+    with worker(queue, sink, tmp_path, OUTBOX_REDISPATCH_SECONDS="1"), beat(queue, tmp_path):
+        order_id, _ = place_order(customer_api)
+        assert wait_for(lambda: email_row().attempts > 12, timeout=60), email_row().attempts
+        email = email_row()
+        assert (email.status, email.failure) == ("pending", "unreachable")
+        sink.start()
+        assert wait_for(lambda: confirmations(sink, order_id), timeout=20)
+        time.sleep(2)  # a duplicate would have arrived by now
+    assert len(confirmations(sink, order_id)) == 1
+    email = email_row()
+    assert (email.status, email.failure, email.last_error) == ("sent", "", "")
+
+
+def test_waiting_emails_go_out_as_soon_as_the_mail_server_answers_not_at_their_retry_time(
+    customer_api, sink, queue, tmp_path
+):
+    """Each email backs off on its own (here: at least 10 minutes, as after a
+    long outage), yet all of them go out within seconds of the server being
+    back: beat's check of the server wakes them."""
+    sink.stop()
+    slow = {"OUTBOX_RETRY_BASE_SECONDS": "600", "OUTBOX_RETRY_CAP_SECONDS": "3600"}
+    with worker(queue, sink, tmp_path, **slow), beat(queue, tmp_path, **slow):
+        order_ids = [place_order(customer_api)[0] for _ in range(3)]
+        failed_once = lambda: OutboxEmail.objects.filter(failure="unreachable", attempts=1).count() == 3  # noqa: E731
+        assert wait_for(failed_once, timeout=30), list(OutboxEmail.objects.values_list("attempts", "failure"))
+        assert all(e.next_attempt_at - e.created_at > timedelta(minutes=9) for e in OutboxEmail.objects.all())
+        back = time.monotonic()
+        sink.start()
+        assert wait_for(lambda: all(confirmations(sink, order_id) for order_id in order_ids), timeout=30)
+        took = time.monotonic() - back
+        time.sleep(2)
+    assert took < 30
+    assert sorted(len(confirmations(sink, order_id)) for order_id in order_ids) == [1, 1, 1]
+    assert set(OutboxEmail.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_worker_killed_between_sending_and_recording_leaves_the_email_to_another(customer_api, queue, tmp_path):
+    """The mail server takes the message and the worker dies before the
+    outbox records it: after the lease another worker sends it again, under
+    the same Message-ID, so the reader's mail client shows it once."""
+    victim: list[subprocess.Popen] = []
+
+    def kill_the_worker(message) -> None:  # type: ignore[no-untyped-def]
+        if len(killer.messages) == 1:
+            victim[0].send_signal(signal.SIGKILL)
+
+    killer = SmtpSink(on_message=kill_the_worker)
+    killer.start()
+    try:
+        lease = {"OUTBOX_LEASE_SECONDS": "3"}
+        with worker(queue, killer, tmp_path, **lease) as first:
+            victim.append(first)
+            order_id, _ = place_order(customer_api)
+            assert wait_for(lambda: first.poll() is not None, timeout=20), "the worker was not killed"
+        email = email_row()
+        assert (email.status, email.attempts) == ("pending", 1)  # leased, never recorded
+        assert email.leased_until is not None
+
+        (tmp_path / "second").mkdir()
+        with worker(queue, killer, tmp_path / "second", **lease), beat(queue, tmp_path, **lease):
+            assert wait_for(lambda: email_row().status == "sent", timeout=30)
+            time.sleep(2)
+    finally:
+        killer.stop()
+    sent = [m for m in killer.messages if f"order {order_id} " in m["Subject"]]
+    assert len(sent) == 2
+    assert sent[0]["Message-ID"] == sent[1]["Message-ID"] == outbox_message_id(email)
+    assert email_row().attempts == 2

@@ -44,11 +44,15 @@ def wait_for(condition: Callable[[], Any], *, timeout: float, interval: float = 
 
 
 class _Collect:
-    def __init__(self) -> None:
+    def __init__(self, on_message: Callable[[Message], None] | None = None) -> None:
         self.messages: list[Message] = []
+        self.on_message = on_message
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
+        message = message_from_bytes(envelope.content)
+        self.messages.append(message)
+        if self.on_message is not None:
+            self.on_message(message)  # the message is taken: what happens next is the test's
         return "250 Message accepted for delivery"
 
 
@@ -56,9 +60,9 @@ class SmtpSink:
     """A real SMTP server on a free local port that keeps what it receives;
     it can be stopped and started again on the same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_message: Callable[[Message], None] | None = None) -> None:
         self.port = free_port()
-        self.handler = _Collect()
+        self.handler = _Collect(on_message)
         self._controller: Controller | None = None
 
     @property
@@ -145,7 +149,7 @@ def celery_process(kind: str, *, queue: str, env: dict[str, str], tmp_path: Path
     )
     try:
         if kind == "worker":
-            ready = wait_for(lambda: "ready." in (tmp_path / "celery-worker.log").read_text(), timeout=30)
+            ready = wait_for(lambda: "ready." in (tmp_path / "celery-worker.log").read_text(), timeout=60)
             assert ready, (tmp_path / "celery-worker.log").read_text()
         yield proc
     finally:

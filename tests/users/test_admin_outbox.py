@@ -5,7 +5,7 @@ from django.core import mail
 
 from tests.factories import UserFactory
 from users.models import OutboxEmail
-from users.outbox import Delivery, outbox_deliver, outbox_enqueue
+from users.outbox import Delivery, outbox_deliver, outbox_enqueue, outbox_message_id
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/users/outboxemail/"
@@ -17,21 +17,32 @@ def admin_client(client):  # type: ignore[no-untyped-def]
     return client
 
 
-def test_the_outbox_list_shows_a_failed_email_with_its_error(admin_client, settings):
-    settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
-    settings.OUTBOX_MAX_ATTEMPTS = 1
+def test_the_outbox_list_shows_a_failed_email_with_its_reason(admin_client, settings):
+    settings.EMAIL_BACKEND = "tests.support.mail.RecipientRefusingBackend"
     email = outbox_enqueue(kind="welcome", to="lost@example.com", subject="Welcome", text="t")
     assert outbox_deliver(email_id=email.id) is Delivery.FAILED
     page = admin_client.get(CHANGELIST + "?status=failed")
     assert page.status_code == 200
     assert b"lost@example.com" in page.content
+    assert b"Recipient refused" in page.content
+    detail = admin_client.get(f"{CHANGELIST}{email.id}/change/")
+    assert b"lost@example.com: 550" in detail.content
+    assert b"mailbox unavailable" in detail.content
+    assert outbox_message_id(email).replace("<", "&lt;").replace(">", "&gt;").encode() in detail.content
+
+
+def test_an_email_waiting_for_the_mail_server_shows_why_and_when_it_is_tried_again(admin_client, settings):
+    settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
+    email = outbox_enqueue(kind="welcome", to="later@example.com", subject="Welcome", text="t")
+    assert outbox_deliver(email_id=email.id) is Delivery.RETRY
+    page = admin_client.get(CHANGELIST + "?failure=unreachable")
+    assert b"later@example.com" in page.content and b"Mail server unreachable" in page.content
     detail = admin_client.get(f"{CHANGELIST}{email.id}/change/")
     assert b"SMTPConnectError" in detail.content
 
 
 def test_retry_now_delivers_a_failed_email(admin_client, settings, django_capture_on_commit_callbacks):
-    settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
-    settings.OUTBOX_MAX_ATTEMPTS = 1
+    settings.EMAIL_BACKEND = "tests.support.mail.RecipientRefusingBackend"
     email = outbox_enqueue(kind="welcome", to="back@example.com", subject="Welcome back", text="t")
     outbox_deliver(email_id=email.id)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

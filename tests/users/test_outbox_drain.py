@@ -19,7 +19,7 @@ from tests.factories import make_product
 from tests.support.services import free_port, publishing_to
 from tests.support.threads import run_together
 from users.models import OutboxEmail
-from users.outbox import WAKE_KEY, Delivery, outbox_deliver, outbox_drain, outbox_enqueue
+from users.outbox import DRAIN_FLAG, Delivery, outbox_deliver, outbox_drain, outbox_enqueue
 from users.tasks import outbox_drain_task
 
 pytestmark = [
@@ -72,7 +72,7 @@ def test_an_email_after_the_drain_started_queues_the_next_drain(customer_api, qu
 def test_a_refused_publish_clears_the_flag_so_the_next_email_publishes_again(customer_api, queue):
     with publishing_to(f"amqp://guest:guest@127.0.0.1:{free_port()}//"):
         place_orders(customer_api, 1)  # the order stands; the drain could not be queued
-    assert cache.get(WAKE_KEY) is None
+    assert cache.get(DRAIN_FLAG) is None
     place_orders(customer_api, 1)
 
     assert tasks(queue) == [(DRAIN, [])]
@@ -94,12 +94,12 @@ def test_after_commit_an_order_makes_one_call_to_redis_for_the_cache_and_the_fla
     r = customer_api.post(ORDERS, {"lines": [{"product_id": product.id, "quantity": 1}]}, format="json")
     assert r.status_code == 201, r.content
 
-    wake = cache.make_key(WAKE_KEY)
-    touching_the_flag = [call for call in calls if wake in call]
+    flag = cache.make_key(DRAIN_FLAG)
+    touching_the_flag = [call for call in calls if flag in call]
     assert len(touching_the_flag) == 1 and touching_the_flag[0][0] in {"EVALSHA", "EVAL"}
     (flush,) = touching_the_flag
     assert any(read_cache._version_key("orders") in arg for arg in flush)  # the versions' bump, same call
-    assert cache.get(WAKE_KEY) is not None
+    assert cache.get(DRAIN_FLAG) is not None
     assert tasks(queue) == [(DRAIN, [])]
 
 
@@ -131,7 +131,7 @@ def test_with_redis_failing_each_email_is_published_by_itself(customer_api, queu
     read_cache.reset()
 
     ids = sorted(OutboxEmail.objects.values_list("id", flat=True))
-    assert sorted(tasks(queue)) == [(DELIVER, [ids[0]]), (DELIVER, [ids[1]])]
+    assert sorted(tasks(queue)) == [(DELIVER, [ids[0], 0]), (DELIVER, [ids[1], 0])]
 
 
 def test_the_drain_leaves_tried_sent_and_failed_emails_alone(settings, queue):
