@@ -1,6 +1,6 @@
 """Stockroom's benchmark: `make bench` (or `python bench/run.py --help`).
 
-Starts Stockroom as deployed — gunicorn (deploy/gunicorn.conf.py) on
+Starts Stockroom as deployed — gunicorn (`gunicorn config.wsgi`, gunicorn.conf.py) on
 PostgreSQL and Redis, DEBUG off, a Celery broker for the emails, LOG_LEVEL=INFO
 with its line per request written to a file (--server-log), metrics on — on
 its own database, loads the data set (bench/seed.py), and drives three workloads with
@@ -240,7 +240,7 @@ def stockroom(args: argparse.Namespace) -> Iterator[Server]:
     # from the process: each is written and paid for, none is thrown away.
     server_log = open(args.server_log or data / "server.log", "a")  # noqa: SIM115
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
+        [sys.executable, "-m", "gunicorn", "config.wsgi"],  # from ROOT: it reads ./gunicorn.conf.py
         cwd=ROOT, env=env, stdout=server_log, stderr=server_log,
     )  # fmt: skip
     target = f"http://127.0.0.1:{args.port}"

@@ -1,4 +1,4 @@
-"""Stockroom under gevent (deploy/gunicorn.conf.py's worker class).
+"""Stockroom under gevent (gunicorn.conf.py's worker class).
 
 gunicorn's gevent worker patches the standard library before it loads the
 application: each client connection is then served by a greenlet, a

@@ -3,7 +3,7 @@
 django-prometheus counts requests by view, method and status and times them;
 config.observability counts database queries per request; the counters
 below count what the business and the operators care about. With several
-gunicorn processes, set ``PROMETHEUS_MULTIPROC_DIR`` (deploy/gunicorn.conf.py
+gunicorn processes, set ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py
 does) and /metrics adds up every process.
 """
 

@@ -12,6 +12,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from config.green import is_green
+from config.secret_key import development_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,15 +22,15 @@ if (BASE_DIR / ".env").is_file():
 
 DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-stockroom-development-key-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set SECRET_KEY to a long random value, or set "
-            "DEBUG=true to run with the development key on your own machine."
+            "DEBUG=true to run with a development key made for this checkout (.secret_key)."
         )
-    SECRET_KEY = _DEV_SECRET_KEY
+    # Random, made once for this checkout, git-ignored (config/secret_key.py).
+    SECRET_KEY = development_secret_key(BASE_DIR / ".secret_key")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CURRENCY = env.str("CURRENCY", default="USD")
@@ -96,7 +97,7 @@ TEMPLATES = [
 ]
 
 # --- Database --------------------------------------------------------------
-# Under gevent (deploy/gunicorn.conf.py's worker) each greenlet has its own
+# Under gevent (gunicorn.conf.py's worker) each greenlet has its own
 # Django connections: they come from a pool and go back after each request.
 GREEN = is_green()
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
@@ -231,7 +232,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # The sidecar's ReDoc bundle, served by config.redoc without the logo it fetches from a CDN.
+    "REDOC_DIST": "/api/redoc",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "ENUM_NAME_OVERRIDES": {
@@ -340,6 +342,8 @@ STORAGES = {
 
 # --- Security (production defaults; `manage.py check --deploy` is clean) ------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes and scrapers talk to the process itself, over plain HTTP (contract).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 if _proxy_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
     # e.g. "HTTP_X_FORWARDED_PROTO,https" behind a TLS-terminating proxy
     SECURE_PROXY_SSL_HEADER = tuple(_proxy_header.split(",", 1))

@@ -262,19 +262,19 @@ class Journey:
         return [r.url for r in self.requests]
 
     def outside_requests(self) -> list[str]:
-        """Requests to anything but this machine that the browser let go.
-        One that a Content-Security-Policy stopped never left the browser."""
-        return [r.url for r in self.requests if not is_local(r.url) and r.failure != "csp"]
+        """Every request the pages made to anything but this machine, images
+        included: one that a Content-Security-Policy stopped counts too (the
+        page asked for it: with another policy, or none, it would have left)."""
+        return [r.url for r in self.requests if not is_local(r.url)]
 
 
 _COOP_OVER_HTTP = "The Cross-Origin-Opener-Policy header has been ignored, because the URL's origin was untrustworthy"
-_CSP_VIOLATION = re.compile(r"'(https?://[^']+)' violates the following Content Security Policy")
+# "Loading the image '…' violates …" (older Chromium: "Refused to load … because it violates …")
+_CSP_VIOLATION = re.compile(r"'(https?://[^']+)' (?:because it )?violates the following Content Security Policy")
 
 
 def _watch(journey: Journey, context: Any) -> None:
     def on_request_failed(request: Any) -> None:
-        if request.failure == "csp" and not is_local(request.url):
-            return  # the page's Content-Security-Policy kept it from leaving
         journey.problems.append(f"failed: {request.method} {request.url} ({request.failure})")
 
     def on_response(response: Any) -> None:
@@ -284,7 +284,8 @@ def _watch(journey: Journey, context: Any) -> None:
     def on_console(message: Any) -> None:
         if message.type != "error" or (message.location or {}).get("url", "").endswith("/favicon.ico"):
             return
-        if (blocked := _CSP_VIOLATION.search(message.text)) and not is_local(blocked.group(1)):
+        if blocked := _CSP_VIOLATION.search(message.text):
+            journey.problems.append(f"blocked by the Content-Security-Policy: {blocked.group(1)}")
             return
         if message.text.startswith(_COOP_OVER_HTTP):
             return  # plain HTTP under a name other than localhost: production serves HTTPS

@@ -1,4 +1,4 @@
-"""Stockroom under gevent (deploy/gunicorn.conf.py's worker class), in a
+"""Stockroom under gevent (gunicorn.conf.py's worker class), in a
 process gevent has patched as gunicorn's gevent worker does: what a process
 keeps for all its requests is shared by the greenlets of a thread, what
 belongs to a request is not, and the database settings take connections
@@ -20,7 +20,13 @@ requires_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="nee
 def run_patched(code: str, **env: str) -> dict:
     """Run ``code`` (which prints one JSON line) after gevent's patch_all."""
     script = "from gevent import monkey; monkey.patch_all()\n" + code
-    environment = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", **env}
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "true",
+        "SECRET_KEY": os.environ["SECRET_KEY"],  # the test run's: no development key made in the checkout
+        **env,
+    }
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
     )

@@ -1,9 +1,10 @@
 """A real Stockroom server for the fuzzer, and the fuzzer's counts in the log.
 
-The server is ``gunicorn -c deploy/gunicorn.conf.py config.wsgi`` with two
-workers, in production mode, against the test run's database: on PostgreSQL
-the test database itself (the test is ``django_db(transaction=True)``, so it
-is emptied afterwards); on SQLite a file of its own, migrated by the child.
+The server is ``gunicorn config.wsgi`` in production mode, with two workers
+sharing Redis (one without REDIS_URL, the most gunicorn.conf.py allows there),
+against the test run's database: on PostgreSQL the test database itself (the
+test is ``django_db(transaction=True)``, so it is emptied afterwards); on
+SQLite a file of its own, migrated by the child.
 Rate limits are raised out of the fuzzer's way (that 429s conform is checked
 in test_regressions.py).
 """
@@ -62,7 +63,7 @@ def _child_env(tmp_path: Path, port: int) -> dict[str, str]:
             "RATE_LIMIT_USER": UNLIMITED,
             "JWT_ACCESS_MINUTES": "1440",  # a long `make fuzz` outlives the default 15 minutes
             "LOG_LEVEL": "WARNING",  # errors (and any traceback) still reach the log
-            "WEB_CONCURRENCY": "2",
+            "WEB_CONCURRENCY": "2" if settings.REDIS_URL else "1",
             "GUNICORN_THREADS": "1",
             "GUNICORN_TIMEOUT": "60",
             "BIND": f"127.0.0.1:{port}",

@@ -293,7 +293,9 @@ def http(
     return HttpAnswer(status, headers, parsed)
 
 
-GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"]
+# As the contract runs it: from the project folder (server_process starts it
+# there), where gunicorn reads ./gunicorn.conf.py.
+GUNICORN = [sys.executable, "-m", "gunicorn", "config.wsgi"]
 
 
 @contextmanager
