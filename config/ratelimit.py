@@ -294,6 +294,36 @@ def client_ip(request: HttpRequest) -> str:
     return remote
 
 
+def address_key(address: str) -> str:
+    """The client as rate limits count it: an IPv4 address as it is, an IPv6
+    address as its /64 (one subscriber usually holds a whole /64, and could
+    otherwise take a fresh address for every request), an IPv4-mapped IPv6
+    address (``::ffff:192.0.2.1``, from a dual-stack socket) as the IPv4
+    address. Anything that is not an address is kept as it is."""
+    if ":" not in address:  # IPv4 (or no address at all): the common case, not parsed
+        return address
+    return _ipv6_key(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv6_key(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def client_key(request: HttpRequest) -> str:
+    """Who a per-client limit counts a request against: :func:`address_key`
+    of :func:`client_ip` (which stays the address logs show)."""
+    return address_key(client_ip(request))
+
+
 # --- DRF throttles -----------------------------------------------------------------
 
 
@@ -353,12 +383,12 @@ def _decide(request: Request, view: Any, asking: _GcraThrottle) -> dict[str, Dec
 
 
 class AnonThrottle(_GcraThrottle):
-    """Anonymous requests, per client IP (``RATE_LIMIT_ANON``)."""
+    """Anonymous requests, per client (:func:`client_key`; ``RATE_LIMIT_ANON``)."""
 
     scope, rate_setting = "anon", "RATE_LIMIT_ANON"
 
     def key(self, request: Request, view: Any) -> str | None:
-        return None if request.user and request.user.is_authenticated else client_ip(request._request)
+        return None if request.user and request.user.is_authenticated else client_key(request._request)
 
 
 class UserThrottle(_GcraThrottle):
@@ -371,12 +401,12 @@ class UserThrottle(_GcraThrottle):
 
 
 class AuthThrottle(_GcraThrottle):
-    """Register and token together, per client IP (``RATE_LIMIT_AUTH``)."""
+    """Register and token together, per client (:func:`client_key`; ``RATE_LIMIT_AUTH``)."""
 
     scope, rate_setting = "auth", "RATE_LIMIT_AUTH"
 
     def key(self, request: Request, view: Any) -> str | None:
-        return client_ip(request._request)
+        return client_key(request._request)
 
 
 class OrderCreateThrottle(_GcraThrottle):

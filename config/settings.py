@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.cache_control.NoStoreWhenAuthenticatedMiddleware",
     "config.ratelimit.RateLimitHeadersMiddleware",
     "config.observability.RequestLogMiddleware",
     "config.observability.RequestMetricsMiddleware",
@@ -302,6 +303,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-revive": {"task": "users.tasks.outbox_revive_task", "schedule": OUTBOX_REVIVE_SECONDS},
     "outbox-purge-sent": {"task": "users.tasks.outbox_purge_sent_task", "schedule": 86400.0},
     "purge-idempotency-keys": {"task": "orders.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
+    # simplejwt's flushexpiredtokens: refresh tokens past their expiry, and their blacklist rows
+    "flush-expired-tokens": {"task": "users.tasks.jwt_flush_expired_task", "schedule": 86400.0},
 }
 
 EMAIL_HOST = env.str("EMAIL_HOST", default="")

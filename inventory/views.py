@@ -12,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config import cache as read_cache
+from config import page_keys
+from config.pagination import PageNumberPagination
 from config.permissions import IsStaff
 from config.renderers import JSONRenderer
 from config.schema import ErrorResponse409Serializer
@@ -36,10 +38,22 @@ def _is_staff(request: Request) -> bool:
     return bool(request.user and request.user.is_authenticated and request.user.is_staff)
 
 
+_list_query = page_keys.page_query_reader(ProductFilter, PageNumberPagination)
+
+
+def _product_id(pk: str) -> int | str:
+    """The id a detail URL names (``007`` is 7), as the lookup reads it."""
+    try:
+        return int(pk)
+    except ValueError:  # more digits than int() reads: the lookup fails too, and nothing is cached
+        return pk
+
+
 @extend_schema(tags=["products"])
 class ProductViewSet(viewsets.GenericViewSet):
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
+    pagination_class = PageNumberPagination  # its links are built from the page's key (list)
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> Any:
@@ -55,9 +69,17 @@ class ProductViewSet(viewsets.GenericViewSet):
             return [AllowAny()]
         return [IsStaff()]
 
-    def _cache_parts(self, request: Request) -> tuple[str, bool, str]:
-        # Public and staff see different products; nothing here is per-user.
-        return (self.action, _is_staff(request), request.build_absolute_uri())
+    def _cache_parts(self, request: Request) -> tuple[Any, ...]:
+        """What tells one cached page from another: public or staff (they see
+        different products; nothing here is per user), and for a product its
+        id; for a list page, the parameters the list acts on, read as it reads
+        them (config.page_keys: junk parameters are no part of it), and the
+        scheme and host its absolute next/previous links start from."""
+        if self.action == "retrieve":
+            return ("retrieve", _is_staff(request), _product_id(self.kwargs[self.lookup_field]))
+        django_request = request._request  # its attributes directly: DRF's proxying costs on every page
+        origin = f"{django_request.scheme}://{django_request.get_host()}{django_request.path}"
+        return ("list", _is_staff(request), origin, _list_query(django_request.GET))
 
     def cache_probe(self, request: Request) -> read_cache.Probe | None:
         """The page's cache lookup, made by the rate limiter in its own round
@@ -75,6 +97,10 @@ class ProductViewSet(viewsets.GenericViewSet):
     # rendering, and no round trip of its own to Redis.
     def list(self, request: Request) -> HttpResponse:
         def render() -> bytes:
+            # The page is cached for every request with the same key: its links
+            # carry the key's parameters, not this request's spelling of them.
+            _, _, origin, params = self._cache_parts(request)
+            self.paginator.links_from = origin + page_keys.query_string(params)
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
             return JSONRenderer().render(self.get_paginated_response(ProductSerializer(page, many=True).data).data)
 

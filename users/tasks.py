@@ -63,3 +63,11 @@ def outbox_purge_sent_task() -> int:
 
     return outbox_purge_sent(older_than=timedelta(days=settings.OUTBOX_KEEP_SENT_DAYS))
 
+
+@shared_task(ignore_result=True)
+def jwt_flush_expired_task() -> None:
+    """Delete expired JWT outstanding tokens, and their blacklist rows with
+    them, by simplejwt's own ``flushexpiredtokens`` command (Celery beat, daily)."""
+    from django.core.management import call_command
+
+    call_command("flushexpiredtokens")
