@@ -29,6 +29,14 @@ RATE_LIMITED = Counter("stockroom_rate_limit_rejections_total", "Requests refuse
 LIMITER_FAILURES = Counter("stockroom_rate_limiter_failures_total", "Requests served unlimited: the store failed.")
 ORDERS_PLACED = Counter("stockroom_orders_placed_total", "Orders placed (committed).")
 ORDERS_CANCELLED = Counter("stockroom_orders_cancelled_total", "Orders cancelled (committed).")
+ADMIN_LOGIN_FAILURES = Counter(
+    "stockroom_admin_login_failures_total",
+    "Refused sign-ins to the admin: bad_credentials (a wrong email or password, or an account that may not"
+    " use the admin) or locked (refused unchecked: too many failures).",
+    ["reason"],
+)
+for _reason in ("bad_credentials", "locked"):
+    ADMIN_LOGIN_FAILURES.labels(_reason)  # both series from the start, at 0
 
 
 class OutboxCollector:

@@ -164,6 +164,12 @@ RATE_LIMIT_USER = env.str("RATE_LIMIT_USER", default="3000/min")  # per user, si
 # Proxies whose X-Forwarded-For we believe (addresses or CIDR ranges); empty:
 # the client is REMOTE_ADDR.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Failed sign-ins to the admin (users/signin_limits.py): per account from one
+# client address and per client address, counted over the lockout, which then
+# refuses that account from that address (or that address) for as long.
+ADMIN_LOGIN_FAILURES_PER_ACCOUNT = env.int("ADMIN_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+ADMIN_LOGIN_FAILURES_PER_IP = env.int("ADMIN_LOGIN_FAILURES_PER_IP", default=20)
+ADMIN_LOGIN_LOCKOUT_MINUTES = env.float("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15.0)
 
 # --- Users and auth --------------------------------------------------------
 AUTH_USER_MODEL = "users.User"

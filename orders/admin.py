@@ -1,16 +1,18 @@
-"""Staff run the business here. Status changes go through the same services
-as the API, so stock, the ledger and coupon uses stay right."""
+"""Staff run the business here. Status changes and coupon writes go through
+the same services as the API, so stock, the ledger and coupon uses stay right."""
 
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from config.domain_errors import DomainError
 from orders import services
 from orders.domain.status import Status
+from orders.errors import OrderRejected
 from orders.models import Coupon, Order, OrderLine
 
 
@@ -106,3 +108,43 @@ class CouponAdmin(admin.ModelAdmin):
     search_fields = ("code",)
     readonly_fields = ("times_used", "created_at")
     ordering = ("-created_at", "-id")
+
+    # --- Writes: coupon_create / coupon_update / coupon_delete --------------------
+    # ModelAdmin's own save writes back every column of the row it loaded,
+    # ``times_used`` included: a use an order added meanwhile would be lost.
+    # coupon_update locks the row and writes only the fields that changed.
+
+    def save_model(self, request: HttpRequest, obj: Coupon, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            changed = {name: form.cleaned_data[name] for name in form.changed_data if name in services.COUPON_FIELDS}
+            saved = services.coupon_update(coupon_id=obj.pk, **changed) if changed else None
+        else:
+            fields = {name: value for name, value in form.cleaned_data.items() if name in services.COUPON_FIELDS}
+            saved = services.coupon_create(**fields)
+        if saved is not None:
+            # The admin goes on with ``obj`` (history, redirect): make it the saved row.
+            for field in Coupon._meta.concrete_fields:
+                setattr(obj, field.attname, getattr(saved, field.attname))
+            obj._state.adding = False
+            obj._state.db = saved._state.db
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except OrderRejected as exc:
+            # Orders used the coupon between the form's check and the save (max_uses
+            # now below times_used), or another coupon took the code: the admin's
+            # transaction rolled back, nothing was saved. Show the form again, and why.
+            for problem in exc.problems:
+                self.message_user(request, f"Not saved — {problem.detail}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request: HttpRequest, obj: Coupon) -> None:
+        services.coupon_delete(coupon_id=obj.pk)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Coupon]) -> None:
+        for coupon_id in queryset.order_by("id").values_list("id", flat=True):
+            services.coupon_delete(coupon_id=coupon_id)

@@ -1,12 +1,18 @@
 """Staff at work in /admin/, in a real browser: sign in, find a product, adjust
-its stock, open and cancel an order, read the outbox. Customers are refused."""
+its stock, open and cancel an order, read the outbox. Customers are refused;
+five wrong passwords lock the account from that address, even against the
+right one; a staff member who may only view users is not offered, and cannot
+run, the deactivate action."""
 
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import Journey
+from tests.support.services import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -200,3 +206,108 @@ def test_a_customer_is_refused(journey: Journey, world: dict[str, Any]) -> None:
     assert "/admin/login/" in page.url
     assert not page.locator("#result_list").count()
     journey.shot("still-at-login")
+
+
+# --- sign-in limits and who may deactivate ------------------------------------------------
+
+LOCKED = (
+    "Too many failed sign-ins for this account from your address. "
+    "Try again in 15 minutes; until then even the right password is refused."
+)
+
+
+def submit_login(journey: Journey, email: str, password: str) -> str:
+    """Fill the login form on the page and send it; the page's error note, if any."""
+    page = journey.page
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    return "\n".join(page.locator(".errornote").all_inner_texts())
+
+
+def test_staff_sign_in_is_locked_after_five_failures_even_with_the_right_password(
+    journey: Journey, world: dict[str, Any]
+) -> None:
+    page, email = journey.page, world["staff"]["email"]
+    journey.goto("/admin/")
+    notes = [submit_login(journey, email, f"wrong-guess-{n}") for n in range(5)]
+    assert all(STAFF_ONLY in note for note in notes), notes
+    assert not any("Too many" in note for note in notes[:4]), notes
+    assert LOCKED in notes[4]
+    journey.shot("locked-after-five")
+
+    note = submit_login(journey, email, world["password"])
+
+    assert LOCKED in note and STAFF_ONLY not in note
+    assert "/admin/login/" in page.url
+    journey.shot("right-password-refused")
+    journey.goto("/admin/orders/order/")
+    assert "/admin/login/" in page.url  # not signed in
+    assert not page.locator("#result_list").count()
+
+
+def make_view_only_staff(deployment: Any, server: Any, tag: str, password: str) -> str:
+    """A staff member whose one permission is to view users, in the database
+    the server uses: on SQLite its own file, reached through manage.py."""
+    email = f"viewer-{tag}@stockroom.test"
+    code = (
+        "from django.contrib.auth.models import Permission\n"
+        "from users.models import User\n"
+        f"user = User.objects.create_user({email!r}, {'viewer-' + tag!r}, {password!r}, is_staff=True)\n"
+        "user.user_permissions.set(Permission.objects.filter(content_type__app_label='users', codename='view_user'))\n"
+    )
+    if deployment.sqlite_template is None:
+        exec(code, {})
+    else:
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=server.env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    return email
+
+
+def customer_row(journey: Journey, email: str) -> Any:
+    return journey.page.locator("#result_list tbody tr", has_text=email)
+
+
+def test_a_view_only_staff_member_neither_sees_nor_can_run_deactivate(
+    journey: Journey, world: dict[str, Any], deployment: Any, server: Any
+) -> None:
+    page, customer = journey.page, world["customer"]
+    viewer = make_view_only_staff(deployment, server, f"{world['customer']['id']}x", world["password"])
+    log_in(journey, viewer, world["password"])
+    page.get_by_role("heading", name="Site administration").wait_for()
+
+    journey.goto(f"/admin/users/user/?q={customer['email']}")
+    assert customer_row(journey, customer["email"]).count() == 1
+    assert page.locator("select[name='action']").count() == 0  # no actions offered at all
+    assert page.locator("input[name='_selected_action']").count() == 0
+    journey.shot("viewer-sees-no-action")
+
+    # Forge the action's POST from the page itself (with its CSRF token): refused.
+    with page.expect_navigation():
+        page.evaluate(
+            """([id]) => {
+                const form = document.querySelector('#changelist-form');
+                for (const [name, value] of [['action', 'deactivate'], ['_selected_action', id], ['index', '0']]) {
+                    const input = document.createElement('input');
+                    Object.assign(input, {type: 'hidden', name, value});
+                    form.appendChild(input);
+                }
+                form.submit();
+            }""",
+            [str(customer["id"])],
+        )
+    journey.goto(f"/admin/users/user/?q={customer['email']}")
+    active = customer_row(journey, customer["email"]).locator("td.field-is_active img")
+    assert active.get_attribute("alt") == "True"
+    journey.shot("customer-still-active")
+
+    # A superuser is offered it.
+    journey.page.context.clear_cookies()
+    log_in_as_staff(journey, world)
+    journey.goto("/admin/users/user/")
+    options = page.locator("select[name='action'] option").all_inner_texts()
+    assert any(option.startswith("Deactivate selected users") for option in options), options
+    journey.shot("superuser-is-offered-deactivate")

@@ -1,17 +1,22 @@
 """The orders and coupons admin: staff run the business here, through the
 same services as the API, so stock, the ledger and coupon uses stay right."""
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Product, StockMovement
+from orders.admin import CouponAdminForm
 from orders.domain.placement import DraftLine, OrderDraft
 from orders.models import Coupon, Order
 from orders.services import coupon_create, order_place
+from tests.conftest import requires_postgres
 from tests.factories import UserFactory, make_product
+from tests.support.threads import run_together
 
 pytestmark = pytest.mark.django_db
 ORDERS = "/admin/orders/order/"
@@ -127,3 +132,105 @@ def test_the_coupon_form_enforces_the_same_rules_as_the_api(admin_client):
     assert r.status_code == 302
     coupon = Coupon.objects.get(code="GOOD10")
     assert coupon.times_used == 0
+
+
+# --- the coupon form never writes times_used: the services do, under the row's lock --------
+
+
+def _order_in_this_transaction(coupon_code: str) -> Callable[[], None]:
+    customer, product = UserFactory(), make_product()
+    return lambda: place(customer, (product, 1), coupon=coupon_code)
+
+
+def _order_from_another_connection(coupon_code: str) -> Callable[[], None]:
+    """Another request's order, committed on its own connection while the
+    admin's transaction is open (its customer and product committed before)."""
+    customer, product = UserFactory(), make_product()
+
+    def order() -> None:
+        run_together(lambda: place(customer, (product, 1), coupon=coupon_code), threads=1)
+
+    return order
+
+
+MEANWHILE = [
+    pytest.param(_order_in_this_transaction, id="same-connection"),
+    pytest.param(
+        _order_from_another_connection,
+        id="another-connection",
+        marks=[requires_postgres, pytest.mark.django_db(transaction=True)],
+    ),
+]
+
+
+def uses(coupon: Coupon) -> int:
+    return Order.objects.filter(coupon=coupon).exclude(status="cancelled").count()
+
+
+def post_while_an_order_uses_it(admin_client, monkeypatch, coupon: Coupon, data: dict, meanwhile):  # type: ignore[no-untyped-def]
+    """Post the coupon's change form; an order uses the coupon after the form
+    was checked and before it is saved — as a checkout racing the save would."""
+    checked, order = CouponAdminForm.clean, meanwhile(coupon.code)
+
+    def clean_then_an_order(form: CouponAdminForm) -> Any:
+        cleaned = checked(form)
+        order()
+        return cleaned
+
+    monkeypatch.setattr(CouponAdminForm, "clean", clean_then_an_order)
+    return admin_client.post(f"{COUPONS}{coupon.id}/change/", data, follow=True)
+
+
+@pytest.mark.parametrize("meanwhile", MEANWHILE)
+def test_an_order_using_the_coupon_while_its_form_is_saved_keeps_its_use(admin_client, monkeypatch, meanwhile):
+    coupon = coupon_create(code="RACE10", percent_off=Decimal(10), max_uses=10)
+    place(UserFactory(), (make_product(), 1), coupon="RACE10")
+    form = admin_client.get(f"{COUPONS}{coupon.id}/change/")
+    assert form.status_code == 200 and "times_used" not in form.context["adminform"].form.fields
+
+    r = post_while_an_order_uses_it(
+        admin_client,
+        monkeypatch,
+        coupon,
+        {"code": "RACE10", "percent_off": "10", "max_uses": "20", "is_active": "on", "times_used": "0"},
+        meanwhile,
+    )
+
+    assert r.status_code == 200 and "was changed successfully" in r.content.decode()
+    coupon.refresh_from_db()
+    assert coupon.max_uses == 20  # the form's change
+    assert coupon.times_used == uses(coupon) == 2  # and both orders' uses
+
+
+@pytest.mark.parametrize("meanwhile", MEANWHILE)
+def test_a_max_uses_that_an_order_passed_meanwhile_is_refused_with_the_reason(admin_client, monkeypatch, meanwhile):
+    coupon = coupon_create(code="LAST1", amount_off=Decimal("1.00"), max_uses=5)
+    place(UserFactory(), (make_product(), 1), coupon="LAST1")
+
+    r = post_while_an_order_uses_it(
+        admin_client,
+        monkeypatch,
+        coupon,
+        {"code": "LAST1", "amount_off": "1.00", "max_uses": "1", "is_active": "on"},  # valid when checked
+        meanwhile,
+    )
+
+    assert r.status_code == 200
+    assert "Not saved — This coupon has been used 2 times already." in r.content.decode()
+    assert r.redirect_chain[-1][0] == f"{COUPONS}{coupon.id}/change/"  # the form again
+    coupon.refresh_from_db()
+    assert coupon.max_uses == 5
+    assert coupon.times_used == uses(coupon)
+
+
+def test_coupons_are_deleted_through_the_admin_and_their_orders_keep_the_code(admin_client):
+    used = coupon_create(code="GONE5", amount_off=Decimal("5.00"))
+    order = place(UserFactory(), (make_product(), 1), coupon="GONE5")
+    unused = coupon_create(code="UNUSED5", amount_off=Decimal("5.00"))
+
+    one = admin_client.post(f"{COUPONS}{used.id}/delete/", {"post": "yes"})
+    many = admin_client.post(COUPONS, {"action": "delete_selected", "_selected_action": [unused.id], "post": "yes"})
+
+    assert (one.status_code, many.status_code) == (302, 302)
+    assert not Coupon.objects.exists()
+    assert Order.objects.get(id=order.id).coupon_code == "GONE5"

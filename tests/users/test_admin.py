@@ -248,3 +248,137 @@ def test_the_changelist_runs_the_same_number_of_queries_for_5_and_60_users(admin
         r = admin_client.get(CHANGELIST)
 
     assert r.context["cl"].result_count == 60
+
+
+# --- who may do what: deactivation and privileges are a superuser's -----------------------
+
+
+def staff_with(*codenames: str) -> User:
+    """A staff member holding exactly these permissions of the users app."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="users", codename__in=codenames))
+    return user
+
+
+def action_names(response) -> list[str]:  # type: ignore[no-untyped-def]
+    form = response.context["action_form"]
+    return [] if form is None else [name for name, _ in form.fields["action"].choices if name]
+
+
+@pytest.mark.parametrize("codenames", [("view_user",), ("view_user", "change_user")], ids=["view", "view+change"])
+def test_a_staff_member_who_is_not_superuser_neither_sees_nor_can_run_deactivate(client, superuser, codenames):
+    client.force_login(staff_with(*codenames))
+    token = refresh_for(superuser)
+
+    listed = client.get(CHANGELIST)
+    assert listed.status_code == 200
+    assert "deactivate" not in action_names(listed)
+    r = client.post(CHANGELIST, {"action": "deactivate", "_selected_action": [superuser.pk]}, follow=True)
+
+    assert r.status_code == 200  # the list again: with no action of theirs, nothing to run
+    superuser.refresh_from_db()
+    assert superuser.is_active
+    assert APIClient().post(REFRESH, {"refresh": token}).status_code == 200
+
+
+def test_unticking_active_on_the_change_form_revokes_the_users_refresh_tokens(admin_client, customer):
+    token = refresh_for(customer)
+
+    r = admin_client.post(
+        change_url(customer), {"email": customer.email, "username": customer.username, "full_name": "Kept"}
+    )  # no "is_active": unticked
+
+    assert r.status_code == 302, r.context["adminform"].form.errors if r.context else r.content
+    customer.refresh_from_db()
+    assert not customer.is_active and customer.full_name == "Kept"
+    # Revoked, not only refused while inactive: active again, the old token still fails.
+    admin_client.post(change_url(customer), {"email": customer.email, "username": customer.username, "is_active": "on"})
+    customer.refresh_from_db()
+    assert customer.is_active
+    assert APIClient().post(REFRESH, {"refresh": token}).status_code == 401
+
+
+def test_saving_the_change_form_of_an_active_user_revokes_nothing(admin_client, customer):
+    token = refresh_for(customer)
+
+    r = admin_client.post(
+        change_url(customer), {"email": customer.email, "username": customer.username, "is_active": "on"}
+    )
+
+    assert r.status_code == 302
+    assert APIClient().post(REFRESH, {"refresh": token}).status_code == 200
+
+
+def test_a_staff_member_with_change_user_cannot_change_active_staff_superuser_groups_or_permissions(client, customer):
+    from django.contrib.auth.models import Group, Permission
+
+    client.force_login(staff_with("view_user", "change_user"))
+    group = Group.objects.create(name="managers")
+    anything = Permission.objects.get(codename="change_user")
+
+    form = client.get(change_url(customer)).context["adminform"].form
+    r = client.post(
+        change_url(customer),
+        {
+            "email": customer.email,
+            "username": customer.username,
+            "full_name": "Renamed",
+            # all of these are posted, and all ignored
+            "is_staff": "on",
+            "is_superuser": "on",
+            "groups": [group.pk],
+            "user_permissions": [anything.pk],
+        },  # no "is_active": unticked, ignored too
+    )
+
+    assert set(form.fields).isdisjoint({"is_active", "is_staff", "is_superuser", "groups", "user_permissions"})
+    assert r.status_code == 302, r.context["adminform"].form.errors if r.context else r.content
+    customer.refresh_from_db()
+    assert customer.full_name == "Renamed"  # what they may change, changed
+    assert (customer.is_active, customer.is_staff, customer.is_superuser) == (True, False, False)
+    assert not customer.groups.exists() and not customer.user_permissions.exists()
+
+
+def test_a_staff_member_with_change_user_cannot_make_themselves_superuser(client):
+    me = staff_with("view_user", "change_user")
+    client.force_login(me)
+
+    page = client.get(change_url(me))
+    r = client.post(
+        change_url(me),
+        {"email": me.email, "username": me.username, "is_active": "on", "is_staff": "on", "is_superuser": "on"},
+    )
+
+    assert page.status_code == 200 and "adminform" in page.context  # they see their account, read-only
+    assert not page.context["has_change_permission"]
+    assert r.status_code == 403
+    me.refresh_from_db()
+    assert not me.is_superuser
+
+
+def test_a_staff_member_with_change_user_cannot_set_a_staff_accounts_password(client, superuser):
+    client.force_login(staff_with("view_user", "change_user"))
+    old_hash = superuser.password
+
+    page = client.get(password_url(superuser))
+    r = client.post(
+        password_url(superuser),
+        {"usable_password": "true", "password1": STRONG_PASSWORD, "password2": STRONG_PASSWORD},
+    )
+
+    assert (page.status_code, r.status_code) == (403, 403)
+    superuser.refresh_from_db()
+    assert superuser.password == old_hash
+
+
+def test_a_superuser_still_changes_privileges(admin_client, customer):
+    r = admin_client.post(
+        change_url(customer),
+        {"email": customer.email, "username": customer.username, "is_active": "on", "is_staff": "on"},
+    )
+
+    assert r.status_code == 302
+    customer.refresh_from_db()
+    assert customer.is_staff
