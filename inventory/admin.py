@@ -1,6 +1,7 @@
 """Staff keep the catalog here. Every stock change and every product write goes
 through the same services as the API, so the ledger always sums to stock."""
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -16,9 +17,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from inventory import selectors, services
-from inventory.errors import InsufficientStock
+from inventory.domain.bounds import MAX_PRICE
+from inventory.errors import InsufficientStock, StockLimitExceeded
 from inventory.models import Product, StockMovement
-from inventory.serializers import MAX_PRICE, MAX_STOCK_DELTA, SKU_REGEX
+from inventory.serializers import MAX_STOCK_DELTA, SKU_REGEX
 
 LEDGER_ROWS = 50  # the change page shows the latest rows; the movement list has them all
 UPDATABLE = ("sku", "name", "description", "price", "is_active")
@@ -74,7 +76,10 @@ class StockMovementInline(admin.TabularInline):
 
 class ProductAdminForm(forms.ModelForm):
     sku = forms.RegexField(SKU_REGEX, max_length=64, help_text="Letters, digits, '.', '_' and '-'; unique in any case.")
-    price = forms.DecimalField(min_value=0, max_value=MAX_PRICE, max_digits=12, decimal_places=2)
+    # The bound is checked in clean_price, not with max_value: a browser would
+    # refuse to submit the form of a product priced above it from before the
+    # bound, even for a change of its name.
+    price = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2, help_text=f"At most {MAX_PRICE}.")
     # Only on the add form: later changes go through "Adjust stock".
     stock = forms.IntegerField(
         label="Initial stock",
@@ -93,6 +98,20 @@ class ProductAdminForm(forms.ModelForm):
         if Product.objects.filter(sku__iexact=sku).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("A product with this sku already exists.", code="unique")
         return sku
+
+    def clean_price(self) -> Decimal:
+        price: Decimal = self.cleaned_data["price"]
+        # A price above the bound that the product already had (from before the
+        # bound) may stay as it is, so staff can still edit its other fields; it
+        # is never changed silently, and the system check inventory.W001 reports it.
+        unchanged = self.instance.pk is not None and price == self.instance.price
+        if price > MAX_PRICE and not unchanged:
+            raise forms.ValidationError(
+                "Ensure this value is less than or equal to %(limit_value)s.",
+                code="max_value",
+                params={"limit_value": MAX_PRICE},
+            )
+        return price
 
 
 class StockAdjustmentForm(forms.Form):
@@ -238,7 +257,7 @@ class ProductAdmin(admin.ModelAdmin):
             delta, reason = form.cleaned_data["delta"], form.cleaned_data["reason"]
             try:
                 services.stock_adjust(product=product, delta=delta, reason=reason, created_by_id=request.user.pk)
-            except InsufficientStock as exc:
+            except (InsufficientStock, StockLimitExceeded) as exc:
                 for problem in exc.problems:
                     form.add_error("delta", problem.detail)
             else:

@@ -10,5 +10,12 @@ class InsufficientStock(Conflict):
     code = "insufficient_stock"
 
 
+class StockLimitExceeded(ValidationFailed):
+    """One or more increases would take a product's stock above what it may
+    hold (a staff bound, or the column's maximum): 400, one problem per change."""
+
+    code = "stock_limit_exceeded"
+
+
 class ProductRejected(ValidationFailed):
     """A product write broke a rule (a taken sku, …)."""

@@ -8,6 +8,9 @@ from django_filters import rest_framework as filters
 
 from inventory.models import Product
 
+_price = Product._meta.get_field("price")
+PRICE_DIGITS = {"max_digits": _price.max_digits, "decimal_places": _price.decimal_places}
+
 ORDERINGS = {
     "price": ("price", "id"),
     "-price": ("-price", "-id"),
@@ -41,13 +44,26 @@ class StrictBooleanFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class PriceFilter(filters.NumberFilter):
+    """A price bound with as many digits and places as the price column: an
+    absurd value (1e1001, 1e-1001, sixty digits) is one 400 on its parameter,
+    not a query that overflows or an empty page; NaN and ±Infinity are
+    refused as not numbers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**PRICE_DIGITS, **kwargs})
+
+    def get_max_validator(self) -> None:
+        return None  # the digits bound it; django-filter's 1e50 would only repeat the error
+
+
 class ProductFilter(filters.FilterSet):
     search = filters.CharFilter(method="filter_search", max_length=200, help_text="Part of the name or sku.")
     in_stock = StrictBooleanFilter(
         method="filter_in_stock", help_text="true: only products with stock > 0; false: only those with none."
     )
-    min_price = filters.NumberFilter(field_name="price", lookup_expr="gte")
-    max_price = filters.NumberFilter(field_name="price", lookup_expr="lte")
+    min_price = PriceFilter(field_name="price", lookup_expr="gte", help_text="Only products priced at least this.")
+    max_price = PriceFilter(field_name="price", lookup_expr="lte", help_text="Only products priced at most this.")
     is_active = StrictBooleanFilter(help_text="Staff only: active or inactive products.")
     ordering = filters.ChoiceFilter(method="filter_ordering", choices=[(k, k) for k in ORDERINGS], empty_label=None)
 

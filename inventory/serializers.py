@@ -8,16 +8,23 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.serializers import InputSerializer
+from inventory.domain.bounds import MAX_PRICE
 from inventory.models import Product, StockMovement
 
-MAX_PRICE = Decimal("9999999999.99")
 MAX_STOCK_DELTA = 1_000_000
 SKU_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z"
 
 
 def _price_field(**kwargs: Any) -> serializers.DecimalField:
+    # As many digits as the bound has (8: six before the point), so that the
+    # schema's pattern shows the bound, not just the column's width.
     return serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=MAX_PRICE, **kwargs
+        max_digits=len(MAX_PRICE.as_tuple().digits),
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=MAX_PRICE,
+        help_text=f"At most {MAX_PRICE}, so that the largest order fits the order's totals.",
+        **kwargs,
     )
 
 

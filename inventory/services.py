@@ -21,7 +21,7 @@ from config.bulk import Writes, next_id
 from config.domain_errors import Problem
 from config.prepared import Prepared
 from inventory import selectors
-from inventory.domain.ledger import StockChange, apply_changes
+from inventory.domain.ledger import MAX_STOCK, StockChange, apply_changes
 from inventory.errors import ProductRejected
 from inventory.models import Product, StockMovement
 
@@ -125,7 +125,10 @@ def stock_apply_locked(
     once — or, given the caller's ``writes``, with the caller's other writes
     when it flushes them (the movements' keys are set then). Raises
     ``InsufficientStock`` naming every short change, before writing anything;
-    the database's CHECK (stock >= 0) backs the rule up.
+    the database's CHECK (stock >= 0) backs the rule up. Raises
+    ``StockLimitExceeded`` for an increase the ledger rule refuses (above the
+    change's ceiling or the column's maximum), so no overflow reaches the
+    database.
     """
     ids = {c.product_id for c in changes}
     if missing := ids - locked.keys():
@@ -185,9 +188,13 @@ def _stock_add_sql(net: Mapping[int, int]) -> tuple[str, list[Any]]:
 
 @transaction.atomic
 def stock_adjust(*, product: Product, delta: int, reason: str, created_by_id: int | None) -> StockMovement:
-    """A staff adjustment of one product's stock (a delivery, a stock-take, …)."""
+    """A staff adjustment of one product's stock (a delivery, a stock-take, …).
+    It may not take stock above ``MAX_STOCK`` (``StockLimitExceeded``), nor
+    below zero (``InsufficientStock``)."""
     (movement,) = stock_move(
-        changes=[StockChange(product.id, delta, attr="delta")], reason=reason, created_by_id=created_by_id
+        changes=[StockChange(product.id, delta, attr="delta", ceiling=MAX_STOCK)],
+        reason=reason,
+        created_by_id=created_by_id,
     )
     product.refresh_from_db(fields=["stock", "updated_at"])
     return movement
@@ -204,7 +211,8 @@ def product_create(
     is_active: bool = True,
     created_by_id: int | None,
 ) -> Product:
-    """Create a product; its initial stock is the first line of its ledger."""
+    """Create a product; its initial stock is the first line of its ledger
+    (at most ``MAX_STOCK``: ``StockLimitExceeded`` on ``stock``)."""
     if _sku_taken(sku):
         raise _sku_problem()
     try:
@@ -216,7 +224,9 @@ def product_create(
         raise _sku_problem() from None
     if stock:
         stock_move(
-            changes=[StockChange(product.id, stock, attr="stock")], reason="initial stock", created_by_id=created_by_id
+            changes=[StockChange(product.id, stock, attr="stock", ceiling=MAX_STOCK)],
+            reason="initial stock",
+            created_by_id=created_by_id,
         )
         product.refresh_from_db(fields=["stock", "updated_at"])
     read_cache.changed(CATALOG)

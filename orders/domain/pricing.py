@@ -2,7 +2,8 @@
 
 line_total = unit_price × quantity; subtotal = Σ line_total; a coupon takes
 percent_off % of the subtotal or amount_off, never more than the subtotal;
-total = subtotal − discount.
+total = subtotal − discount. An order whose line total or subtotal would not
+fit its columns is refused, never written.
 """
 
 from dataclasses import dataclass
@@ -15,6 +16,13 @@ from orders.errors import OrderRejected
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# The most OrderLine.line_total and Order.subtotal (NUMERIC(14, 2)) hold; the
+# total and the discount never exceed the subtotal. Within inventory's price
+# bound every order fits (999,999.99 × 1,000 units × 100 lines); only a
+# product priced above it from before the bound can reach these.
+MAX_LINE_TOTAL = Decimal("999999999999.99")
+MAX_SUBTOTAL = Decimal("999999999999.99")
+OUT_OF_RANGE = "out_of_range"
 
 
 def to_cents(amount: Decimal) -> Decimal:
@@ -82,11 +90,40 @@ def discount_for(subtotal: Decimal, coupon: CouponTerms | None) -> Decimal:
     return min(to_cents(raw), subtotal)
 
 
+def amount_problems(lines: tuple[PricedLine, ...], subtotal: Decimal) -> list[Problem]:
+    """Why these amounts cannot be stored: each line whose total exceeds
+    ``MAX_LINE_TOTAL`` (on its attr), else a subtotal above ``MAX_SUBTOTAL``
+    (on ``lines``)."""
+    problems = [
+        Problem(
+            OUT_OF_RANGE,
+            f"This line's total ({line.line_total}) is more than an order line may hold "
+            f"(at most {MAX_LINE_TOTAL}); order fewer units.",
+            line.attr,
+        )
+        for line in lines
+        if line.line_total > MAX_LINE_TOTAL
+    ]
+    if not problems and subtotal > MAX_SUBTOTAL:
+        problems.append(
+            Problem(
+                OUT_OF_RANGE,
+                f"The order's subtotal ({subtotal}) is more than an order may hold "
+                f"(at most {MAX_SUBTOTAL}); order fewer units.",
+                "lines",
+            )
+        )
+    return problems
+
+
 def price_order(order: ValidOrder, coupon: CouponTerms | None, *, now: datetime) -> PricedOrder:
-    """Price a validated order. Raises :class:`OrderRejected` on ``coupon`` when
-    the coupon cannot be used at ``now``."""
+    """Price a validated order. Raises :class:`OrderRejected` carrying every
+    problem: on ``coupon`` when the coupon cannot be used at ``now``;
+    ``out_of_range`` when a line total or the subtotal would not fit
+    (:func:`amount_problems`)."""
+    problems: list[Problem] = []
     if coupon is not None and (problem := coupon_problem(coupon, now)) is not None:
-        raise OrderRejected(problem)
+        problems.append(problem)
     lines = tuple(
         PricedLine(
             product_id=line.product_id,
@@ -100,6 +137,9 @@ def price_order(order: ValidOrder, coupon: CouponTerms | None, *, now: datetime)
         for line in order.lines
     )
     subtotal = sum((line.line_total for line in lines), ZERO)
+    problems += amount_problems(lines, subtotal)
+    if problems:
+        raise OrderRejected(tuple(problems))
     discount = discount_for(subtotal, coupon)
     return PricedOrder(
         lines=lines,

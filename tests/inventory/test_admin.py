@@ -1,5 +1,6 @@
 """The inventory admin: the same services as the API, a read-only ledger."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from inventory import services
-from inventory.domain.ledger import StockChange
+from inventory.domain.ledger import MAX_STOCK, StockChange
 from inventory.models import Product, StockMovement
 from tests.factories import UserFactory, make_product
 
@@ -213,6 +214,20 @@ def test_adjust_stock_refuses_to_go_below_zero_shows_the_error_and_changes_nothi
     assert StockMovement.objects.filter(product=product).count() == 1
 
 
+def test_adjust_stock_refuses_to_go_above_max_stock_shows_the_error_and_changes_nothing(admin_client):
+    product = make_product(stock=MAX_STOCK - 1)
+    response = admin_client.post(adjust_url(product), {"delta": 2, "reason": "delivery"})
+    assert response.status_code == 200
+    (message,) = response.context["form"].errors["delta"]
+    assert str(MAX_STOCK) in message and message in response.content.decode()
+    product.refresh_from_db()
+    assert product.stock == MAX_STOCK - 1
+    assert StockMovement.objects.filter(product=product).count() == 1
+    assert admin_client.post(adjust_url(product), {"delta": 1, "reason": "delivery"}).status_code == 302
+    product.refresh_from_db()
+    assert product.stock == MAX_STOCK == ledger_sum(product)
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -263,6 +278,37 @@ def test_adding_a_product_with_a_taken_sku_or_negative_stock_is_refused(admin_cl
         assert response.status_code == 200
         assert field in response.context["adminform"].form.errors
     assert Product.objects.count() == 1
+
+
+def test_adding_a_product_takes_a_price_up_to_the_bound_and_no_more(admin_client):
+    base = {"sku": "NEW-1", "name": "New", "description": "", "stock": "0", "is_active": "on"}
+    for price in ("1000000.00", "9999999999.99"):
+        response = admin_client.post(f"{PRODUCTS}add/", {**base, "price": price})
+        assert response.status_code == 200
+        assert "999999.99" in response.context["adminform"].form.errors["price"][0]
+    assert not Product.objects.exists()
+    response = admin_client.post(f"{PRODUCTS}add/", {**base, "price": "999999.99"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Product.objects.get(sku="NEW-1").price == Decimal("999999.99")
+
+
+def test_a_product_priced_above_the_bound_keeps_its_price_unless_staff_lower_it(admin_client):
+    product = make_product(name="Old")
+    Product.objects.filter(id=product.id).update(price=Decimal("9999999999.99"))  # from before the bound
+    data = change_form_data(admin_client.get(change_url(product)))
+    # Saving another field keeps the price as it is.
+    response = admin_client.post(change_url(product), {**data, "name": "Renamed"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    product.refresh_from_db()
+    assert (product.name, product.price) == ("Renamed", Decimal("9999999999.99"))
+    # Another price above the bound is refused; one within it is taken.
+    response = admin_client.post(change_url(product), {**data, "price": "5000000.00"})
+    assert response.status_code == 200
+    assert "price" in response.context["adminform"].form.errors
+    response = admin_client.post(change_url(product), {**data, "price": "999999.99"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    product.refresh_from_db()
+    assert product.price == Decimal("999999.99")
 
 
 def test_deleting_a_never_ordered_product_deletes_it_with_its_ledger(admin_client):

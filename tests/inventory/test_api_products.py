@@ -7,7 +7,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from inventory import services
-from inventory.domain.ledger import StockChange
+from inventory.domain.bounds import MAX_PRICE
+from inventory.domain.ledger import MAX_STOCK, STOCK_COLUMN_MAX, StockChange
 from inventory.models import Product, StockMovement
 from tests.factories import make_product
 
@@ -275,7 +276,9 @@ def test_create_refuses_a_sku_taken_in_any_case(staff_api, clash):
     assert Product.objects.count() == 1
 
 
-@pytest.mark.parametrize("price", ["1.999", "-1", "abc", "", None, "100000000000.00"])
+@pytest.mark.parametrize(
+    "price", ["1.999", "-1", "abc", "", None, "100000000000.00", "1000000.00", "1000000", "9999999999.99", "NaN"]
+)
 def test_create_refuses_a_bad_price(staff_api, price):
     assert attrs(staff_api.post(PRODUCTS, {"sku": "A-1", "name": "A", "price": price})) == {"price"}
     assert not Product.objects.exists()
@@ -379,7 +382,7 @@ def test_patch_may_change_a_skus_case(staff_api):
     assert ok(staff_api.patch(detail(product.id), {"sku": "mine-1"}))["sku"] == "mine-1"
 
 
-@pytest.mark.parametrize("price", ["1.999", "-1", "abc"])
+@pytest.mark.parametrize("price", ["1.999", "-1", "abc", "1000000.00", "9999999999.99", "Infinity"])
 def test_patch_refuses_a_bad_price(staff_api, price):
     product = make_product(price="3.00")
     assert attrs(staff_api.patch(detail(product.id), {"price": price})) == {"price"}
@@ -578,6 +581,103 @@ def test_stock_movements_are_403_for_a_customer_and_401_for_anonymous(customer_a
     product = make_product(stock=1)
     assert error(customer_api.get(f"{detail(product.id)}stock-movements/"), 403) == [("permission_denied", None)]
     error(anon.get(f"{detail(product.id)}stock-movements/"), 401)
+
+
+# --- Numbers that cannot overflow ---------------------------------------------------------
+
+LEGACY_PRICE = "9999999999.99"  # the most the price column holds
+
+
+def legacy_product(**fields: Any) -> Product:
+    """A product priced above the bound, as one from before the bound is:
+    its price written straight to the database."""
+    product = make_product(**fields)
+    Product.objects.filter(id=product.id).update(price=Decimal(LEGACY_PRICE))
+    product.refresh_from_db()
+    return product
+
+
+def test_create_and_patch_accept_a_price_of_exactly_the_bound(staff_api):
+    assert str(MAX_PRICE) == "999999.99"
+    body = ok(staff_api.post(PRODUCTS, {"sku": "A-1", "name": "A", "price": "999999.99"}), 201)
+    assert body["price"] == "999999.99"
+    assert ok(staff_api.patch(detail(body["id"]), {"price": "999999.98"}))["price"] == "999999.98"
+
+
+def test_the_schema_shows_the_price_bound(anon):
+    schema = anon.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+    for name in ("ProductCreateInputRequest", "PatchedProductUpdateInputRequest", "ProductUpdateInputRequest"):
+        price = schema[name]["properties"]["price"]
+        assert price["pattern"] == r"^(?:\d{1,6}(?:\.\d{0,2})?|\.\d{1,2})$", name  # at most 999999.99
+        assert "999999.99" in price["description"], name
+
+
+def test_a_product_priced_above_the_bound_keeps_its_price_when_other_fields_change(staff_api, anon):
+    product = legacy_product()
+    assert ok(staff_api.patch(detail(product.id), {"name": "Renamed"}))["price"] == LEGACY_PRICE
+    assert ok(anon.get(detail(product.id)))["price"] == LEGACY_PRICE
+    assert ids(ok(anon.get(PRODUCTS, {"min_price": LEGACY_PRICE}))) == [product.id]
+
+
+@pytest.mark.parametrize("param", ["min_price", "max_price"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1e1001",
+        "-1e1001",
+        "NaN",
+        "nan",
+        "sNaN",
+        "Infinity",
+        "-Infinity",
+        "inf",
+        "1e-1001",
+        "1" * 60,
+        "0." + "1" * 60,
+        "1e20",
+        "10000000000.00",
+        "0.001",
+    ],
+)
+def test_list_refuses_an_absurd_price_filter_with_one_400_on_that_parameter(anon, param, value):
+    make_product()
+    assert [attr for _, attr in error(anon.get(PRODUCTS, {param: value}), 400)] == [param]
+
+
+@pytest.mark.parametrize("value", ["0", "-0", "-9999999999.99", "9999999999.99", "1E+2", "0.5"])
+def test_list_accepts_a_price_filter_within_the_columns_digits(anon, value):
+    make_product(price="100.00")
+    ok(anon.get(PRODUCTS, {"min_price": value, "max_price": "9999999999.99"}))
+
+
+def test_stock_adjustment_up_to_max_stock_is_accepted_and_above_it_is_400_stock_limit_exceeded(staff_api):
+    product = make_product(stock=MAX_STOCK - 10)
+    assert error(adjust(staff_api, product.id, {"delta": 11, "reason": "delivery"}), 400) == [
+        ("stock_limit_exceeded", "delta")
+    ]
+    product.refresh_from_db()
+    assert product.stock == MAX_STOCK - 10
+    assert StockMovement.objects.filter(product=product).count() == 1
+    body = ok(adjust(staff_api, product.id, {"delta": 10, "reason": "delivery"}), 201)
+    assert body["product"]["stock"] == body["movement"]["balance_after"] == MAX_STOCK
+
+
+def test_stock_adjustment_that_would_overflow_the_stock_column_is_400_and_changes_nothing(staff_api):
+    # Stock near the column's maximum, as units given back by cancelled orders
+    # (which MAX_STOCK does not bound) could leave it.
+    product = make_product(stock=MAX_STOCK)
+    services.stock_move(
+        changes=[StockChange(product.id, STOCK_COLUMN_MAX - MAX_STOCK - 5)], reason="x", created_by_id=None
+    )
+    assert error(adjust(staff_api, product.id, {"delta": 1_000_000, "reason": "delivery"}), 400) == [
+        ("stock_limit_exceeded", "delta")
+    ]
+    product.refresh_from_db()
+    assert product.stock == STOCK_COLUMN_MAX - 5
+    assert StockMovement.objects.filter(product=product).count() == 2
+    # Stock above MAX_STOCK may always come down.
+    body = ok(adjust(staff_api, product.id, {"delta": -1_000_000, "reason": "stock-take"}), 201)
+    assert body["product"]["stock"] == body["movement"]["balance_after"] == STOCK_COLUMN_MAX - 1_000_005
 
 
 # --- The ledger invariant, through the API --------------------------------------------

@@ -1,6 +1,9 @@
-"""The operators' commands: seed_demo, reconcile_inventory, purge_idempotency_keys."""
+"""The operators' commands: seed_demo, reconcile_inventory, purge_idempotency_keys,
+and the system checks that ``check --database`` and ``migrate`` run."""
 
 from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -79,3 +82,55 @@ def test_purge_idempotency_keys_deletes_only_keys_older_than_24_hours(capsys):
     call_command("purge_idempotency_keys")
     assert "Purged 1 idempotency key(s)" in capsys.readouterr().out
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
+
+
+# --- System checks of the data -------------------------------------------------------
+
+
+def price_products(*prices: str) -> list[Product]:
+    """Products with these prices written straight to the database, as rows
+    from before the price bound are."""
+    products = [make_product(sku=f"LEGACY-{i}") for i, _ in enumerate(prices)]
+    for product, price in zip(products, prices, strict=True):
+        Product.objects.filter(id=product.id).update(price=Decimal(price))
+    return products
+
+
+def check_output(*args: str, **options: object) -> str:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err, **options)
+    return out.getvalue() + err.getvalue()
+
+
+def test_check_database_reports_products_priced_above_the_bound_and_changes_none():
+    price_products("999999.99", "1000000.00", "9999999999.99")
+    report = check_output("check", "--database", "default")
+    assert "(inventory.W001) 2 product(s) in database 'default' priced above 999999.99" in report
+    assert "LEGACY-1, LEGACY-2." in report and "LEGACY-0" not in report
+    assert sorted(Product.objects.values_list("price", flat=True)) == [
+        Decimal("999999.99"),
+        Decimal("1000000.00"),
+        Decimal("9999999999.99"),
+    ]
+
+
+def test_check_database_names_the_first_ten_and_counts_them_all():
+    price_products(*["2000000.00"] * 12)
+    report = check_output("check", "--database", "default")
+    assert "12 product(s)" in report and "LEGACY-9, …" in report and "LEGACY-10" not in report
+
+
+def test_check_database_is_quiet_when_every_price_is_within_the_bound():
+    price_products("0.00", "999999.99")
+    assert "inventory.W001" not in check_output("check", "--database", "default")
+
+
+def test_check_without_the_database_does_not_read_it():
+    price_products("1000000.00")
+    assert "inventory.W001" not in check_output("check")
+
+
+def test_migrate_reports_products_priced_above_the_bound():
+    price_products("1000000.00")
+    # call_command skips a command's checks unless told; manage.py migrate runs them.
+    assert "inventory.W001" in check_output("migrate", "--noinput", skip_checks=False)

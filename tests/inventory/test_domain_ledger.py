@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inventory.domain.ledger import AppliedChange, StockChange, apply_changes
-from inventory.errors import InsufficientStock
+from inventory.domain.ledger import MAX_STOCK, STOCK_COLUMN_MAX, AppliedChange, StockChange, apply_changes
+from inventory.errors import InsufficientStock, StockLimitExceeded
 
 
 @pytest.mark.parametrize(
@@ -106,6 +106,89 @@ def test_values_are_immutable():
     assert isinstance(applied, tuple)
     with pytest.raises(FrozenInstanceError):
         applied[0].balance_after = 9  # type: ignore[misc]
+
+
+# --- Upper bounds: MAX_STOCK for staff's changes, the column for every change --
+
+
+def test_the_stock_bounds_leave_headroom_below_the_32_bit_column():
+    assert STOCK_COLUMN_MAX == 2_147_483_647
+    assert MAX_STOCK == 1_000_000_000
+    assert MAX_STOCK * 2 < STOCK_COLUMN_MAX
+
+
+@pytest.mark.parametrize(
+    ("balance", "delta", "ceiling"),
+    [
+        pytest.param(MAX_STOCK, 1, MAX_STOCK, id="one-above-max-stock"),
+        pytest.param(0, MAX_STOCK + 1, MAX_STOCK, id="initial-stock-above-max-stock"),
+        pytest.param(STOCK_COLUMN_MAX, 1, STOCK_COLUMN_MAX, id="one-above-the-column"),
+        pytest.param(STOCK_COLUMN_MAX - 5, 6, 2**63, id="a-ceiling-above-the-column-is-still-the-column"),
+        pytest.param(MAX_STOCK + 10, 1, MAX_STOCK, id="already-above-max-stock-may-not-rise"),
+    ],
+)
+def test_apply_changes_refuses_an_increase_above_its_ceiling_with_stock_limit_exceeded(balance, delta, ceiling):
+    with pytest.raises(StockLimitExceeded) as excinfo:
+        apply_changes({1: balance}, [StockChange(1, delta, attr="delta", ceiling=ceiling)])
+    (problem,) = excinfo.value.problems
+    assert (problem.code, problem.attr) == ("stock_limit_exceeded", "delta")
+    assert str(balance + delta) in problem.detail and str(min(ceiling, STOCK_COLUMN_MAX)) in problem.detail
+
+
+@pytest.mark.parametrize(
+    ("balance", "delta", "ceiling"),
+    [
+        pytest.param(MAX_STOCK - 1, 1, MAX_STOCK, id="exactly-max-stock"),
+        pytest.param(0, MAX_STOCK, MAX_STOCK, id="initial-stock-of-exactly-max-stock"),
+        pytest.param(MAX_STOCK, 1, STOCK_COLUMN_MAX, id="cancels-may-go-above-max-stock"),
+        pytest.param(STOCK_COLUMN_MAX - 1, 1, STOCK_COLUMN_MAX, id="exactly-the-column"),
+        pytest.param(MAX_STOCK + 10, -1, MAX_STOCK, id="stock-above-the-ceiling-may-come-down"),
+    ],
+)
+def test_apply_changes_accepts_an_increase_up_to_its_ceiling_and_any_decrease(balance, delta, ceiling):
+    (applied,) = apply_changes({1: balance}, [StockChange(1, delta, attr="delta", ceiling=ceiling)])
+    assert applied.balance_after == balance + delta
+
+
+def test_apply_changes_names_every_change_above_its_ceiling_and_applies_none():
+    balances = {1: STOCK_COLUMN_MAX - 1, 2: 0}
+    changes = [
+        StockChange(1, 2, attr="lines.0.quantity"),
+        StockChange(2, 5, attr="lines.1.quantity"),
+        StockChange(2, 6, attr="lines.2.quantity", ceiling=10),
+    ]
+    with pytest.raises(StockLimitExceeded) as excinfo:
+        apply_changes(balances, changes)
+    assert [p.attr for p in excinfo.value.problems] == ["lines.0.quantity", "lines.2.quantity"]
+    assert balances == {1: STOCK_COLUMN_MAX - 1, 2: 0}
+
+
+def test_a_shortage_is_reported_before_a_change_above_the_ceiling():
+    with pytest.raises(InsufficientStock) as excinfo:
+        apply_changes({1: 0, 2: STOCK_COLUMN_MAX}, [StockChange(1, -1, attr="a"), StockChange(2, 1, attr="b")])
+    assert [p.attr for p in excinfo.value.problems] == ["a"]
+
+
+def test_stock_limit_exceeded_is_a_400():
+    assert StockLimitExceeded.status == 400
+    assert StockLimitExceeded.code == "stock_limit_exceeded"
+
+
+@given(
+    balance=st.integers(0, STOCK_COLUMN_MAX),
+    delta=st.integers(-(2**40), 2**40).filter(bool),
+    ceiling=st.one_of(st.just(MAX_STOCK), st.just(STOCK_COLUMN_MAX), st.integers(0, 2**40)),
+)
+def test_every_balance_the_rule_accepts_fits_the_stock_column(balance, delta, ceiling):
+    try:
+        (applied,) = apply_changes({1: balance}, [StockChange(1, delta, ceiling=ceiling)])
+    except InsufficientStock:
+        assert balance + delta < 0
+    except StockLimitExceeded:
+        assert delta > 0 and balance + delta > min(ceiling, STOCK_COLUMN_MAX)
+    else:
+        assert 0 <= applied.balance_after <= STOCK_COLUMN_MAX
+        assert delta < 0 or applied.balance_after <= ceiling
 
 
 # --- Properties ------------------------------------------------------------

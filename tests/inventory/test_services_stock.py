@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from config.domain_errors import DomainError
 from inventory import services
-from inventory.domain.ledger import StockChange
-from inventory.errors import InsufficientStock, ProductRejected
+from inventory.domain.ledger import MAX_STOCK, STOCK_COLUMN_MAX, StockChange
+from inventory.errors import InsufficientStock, ProductRejected, StockLimitExceeded
 from inventory.models import Product, StockMovement
 from tests.factories import UserFactory, make_product
 
@@ -173,6 +173,28 @@ def test_stock_move_runs_the_same_queries_for_one_change_or_ten():
         return len(ctx)
 
     assert queries_for(1) == queries_for(10)
+
+
+def test_product_create_refuses_initial_stock_above_max_stock_and_creates_nothing():
+    with pytest.raises(StockLimitExceeded) as excinfo:
+        services.product_create(sku="A-1", name="A", price=Decimal("1.00"), stock=MAX_STOCK + 1, created_by_id=None)
+    assert [(p.code, p.attr) for p in excinfo.value.problems] == [("stock_limit_exceeded", "stock")]
+    assert not Product.objects.exists()
+    assert services.product_create(sku="A-1", name="A", price=Decimal("1"), stock=MAX_STOCK, created_by_id=None).stock
+
+
+def test_stock_move_refuses_a_balance_above_the_stock_column_before_the_database_sees_it():
+    # Units given back (a cancel) are not bounded by MAX_STOCK, but never go
+    # past the 32-bit column: PostgreSQL would fail the UPDATE, SQLite would
+    # store a number the column's type does not hold.
+    product = make_product(stock=MAX_STOCK)
+    services.stock_move(changes=[StockChange(product.id, STOCK_COLUMN_MAX - MAX_STOCK)], reason="x", created_by_id=None)
+    with pytest.raises(StockLimitExceeded) as excinfo:
+        services.stock_move(changes=[StockChange(product.id, 1)], reason="order 1 cancelled", created_by_id=None)
+    assert [p.code for p in excinfo.value.problems] == ["stock_limit_exceeded"]
+    product.refresh_from_db()
+    assert product.stock == STOCK_COLUMN_MAX == ledger_sum(product)
+    assert StockMovement.objects.filter(product=product).count() == 2
 
 
 def test_insufficient_stock_is_a_domain_error_so_the_api_renders_it():

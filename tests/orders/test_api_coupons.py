@@ -118,6 +118,43 @@ def test_coupon_create_refuses_bad_fields_on_their_attr(staff_api, body, attr):
     assert attrs(r) == [attr]
 
 
+ABSURD = ["NaN", "sNaN", "Infinity", "-Infinity", "1e1001", "-1e1001", "1e-1001", "1" * 60, "0." + "1" * 60]
+
+
+@pytest.mark.parametrize("value", ABSURD)
+@pytest.mark.parametrize("field", ["percent_off", "amount_off", "max_uses"])
+def test_coupon_create_and_patch_refuse_absurd_numbers_with_400_on_their_attr(staff_api, field, value):
+    base = {} if field != "max_uses" else {"percent_off": "5"}
+    r = create(staff_api, code="ABSURD", **base, **{field: value})
+    assert r.status_code == 400, r.content
+    assert set(attrs(r)) == {field}
+    coupon = Coupon.objects.create(code="KEPT", percent_off=Decimal("5"))
+    r = staff_api.patch(coupon_url(coupon.id), {field: value}, format="json")
+    assert r.status_code == 400, r.content
+    assert set(attrs(r)) == {field}
+    assert Coupon.objects.get().code == "KEPT"
+
+
+@pytest.mark.parametrize(
+    ("number", "attr"),
+    [
+        ("1e1001", "field"),
+        ("-1e1001", "field"),
+        ("1e-1001", "field"),
+        ("1" * 60, "field"),
+        ("1" * 5000, None),  # past Python's int conversion limit: the body does not parse
+        ("NaN", None),  # not JSON
+        ("-Infinity", None),
+    ],
+)
+@pytest.mark.parametrize("field", ["percent_off", "amount_off", "max_uses"])
+def test_coupon_create_refuses_absurd_json_numbers_with_400(staff_api, field, number, attr):
+    r = staff_api.post(COUPONS, f'{{"code": "RAW", "{field}": {number}}}', content_type="application/json")
+    assert r.status_code == 400, r.content
+    assert attrs(r) == [field if attr else None]
+    assert not Coupon.objects.exists()
+
+
 # --- GET ----------------------------------------------------------------------------
 
 

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from inventory import services as inventory_services
-from inventory.models import StockMovement
+from inventory.domain.ledger import MAX_STOCK, STOCK_COLUMN_MAX, StockChange
+from inventory.models import Product, StockMovement
 from orders.idempotency import idempotency_purge
 from orders.models import Coupon, IdempotencyKey, Order
 from tests.factories import UserFactory, make_product
@@ -831,7 +832,9 @@ def test_order_ids_beyond_the_database_range_are_404(customer_api, staff_api):
     assert staff_api.post(order_url(huge, "cancel")).status_code == 404
 
 
-@pytest.mark.parametrize("value", ["9" * 25, "1.5", "abc", "0"])
+@pytest.mark.parametrize(
+    "value", ["9" * 25, "1.5", "abc", "0", "1e1001", "NaN", "Infinity", "-Infinity", "1e-1001", "1" * 60]
+)
 def test_order_list_refuses_a_customer_that_is_not_an_id_with_400(staff_api, customer_api, customer, value):
     place(customer_api, (make_product(stock=5), 1))
     r = staff_api.get(ORDERS, {"customer": value})
@@ -852,3 +855,67 @@ def test_order_place_refuses_a_body_that_is_not_json(customer_api):
     r = customer_api.post(ORDERS, "{not json", content_type="application/json")
     assert r.status_code == 400
     assert [code for code, _ in errors(r)] == ["parse_error"]
+
+
+# --- Numbers that cannot overflow ------------------------------------------------------------
+
+LEGACY_PRICE = "9999999999.99"  # the most the price column holds
+
+
+def legacy_product(**fields) -> Product:
+    """A product priced above the bound, as one from before the bound is:
+    its price written straight to the database."""
+    product = make_product(**fields)
+    Product.objects.filter(id=product.id).update(price=Decimal(LEGACY_PRICE))
+    return product
+
+
+def test_order_place_refuses_a_line_total_that_would_not_fit_with_400_and_takes_nothing(customer_api, staff_api):
+    kept = place(customer_api, (make_product(stock=5), 1)).json()
+    dear = legacy_product(stock=5000)
+
+    r = place(customer_api, (make_product(stock=5), 1), (dear, 1000))
+
+    assert r.status_code == 400, r.content
+    assert errors(r) == [("out_of_range", "lines.1.quantity")]
+    assert "999999999999.99" in r.json()["errors"][0]["detail"]
+    assert (stock(dear), ledger_count(dear), Order.objects.count()) == (5000, 1, 1)
+    # Every order stays readable, by its owner and by staff.
+    for api in (customer_api, staff_api):
+        assert [o["id"] for o in api.get(ORDERS).json()["results"]] == [kept["id"]]
+        assert api.get(order_url(kept["id"])).json() == kept
+
+
+def test_order_place_refuses_a_subtotal_that_would_not_fit_with_400_on_lines(customer_api):
+    a, b = legacy_product(stock=100), legacy_product(stock=100)
+    r = place(customer_api, (a, 100), (b, 100))  # each line fits; together they do not
+    assert r.status_code == 400, r.content
+    assert errors(r) == [("out_of_range", "lines")]
+    assert (stock(a), stock(b), Order.objects.count()) == (100, 100, 0)
+
+
+def test_order_place_of_a_legacy_product_that_fits_is_placed_and_reads_back(customer_api):
+    dear = legacy_product(stock=100)
+    r = place(customer_api, (dear, 100), (make_product(price="0.99", stock=1), 1))
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert [line["line_total"] for line in body["lines"]] == ["999999999999.00", "0.99"]
+    assert body["subtotal"] == body["total"] == "999999999999.99"  # exactly what the columns hold
+    assert customer_api.get(order_url(body["id"])).json() == body
+    assert customer_api.get(ORDERS).json()["results"] == [body]
+
+
+def test_order_cancel_that_would_overflow_the_stock_column_is_refused_and_changes_nothing(customer_api):
+    product = make_product(stock=MAX_STOCK)
+    order = place(customer_api, (product, 10)).json()
+    # Units given back meanwhile (other cancels) left the stock at the column's edge.
+    inventory_services.stock_move(
+        changes=[StockChange(product.id, STOCK_COLUMN_MAX - MAX_STOCK + 1)], reason="x", created_by_id=None
+    )
+
+    r = customer_api.post(order_url(order["id"], "cancel"))  # would leave one unit too many
+
+    assert r.status_code == 400, r.content
+    assert errors(r) == [("stock_limit_exceeded", None)]
+    assert customer_api.get(order_url(order["id"])).json()["status"] == "pending"
+    assert stock(product) == STOCK_COLUMN_MAX - 9 == ledger_sum(product)

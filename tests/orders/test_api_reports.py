@@ -7,7 +7,7 @@ import pytest
 from orders import services
 from orders.domain.placement import DraftLine, OrderDraft
 from orders.domain.status import Status
-from orders.models import Coupon
+from orders.models import Coupon, Order
 from tests.factories import UserFactory, make_product
 from tests.orders.helpers import TOP_CUSTOMERS, errors
 
@@ -102,3 +102,14 @@ def test_top_customers_runs_one_aggregate_query(staff_api, django_assert_max_num
     with django_assert_max_num_queries(2):
         r = staff_api.get(TOP_CUSTOMERS, {"limit": 100})
     assert len(r.json()) == 30
+
+
+def test_top_customers_sums_any_number_of_the_largest_orders(staff_api, customer):
+    # 1,001 orders of the largest total the price bound allows (100 lines × 1,000
+    # units × 999,999.99), as the API would place them: their sum has 15 digits
+    # before the point.
+    largest = Decimal("99999999000.00")
+    Order.objects.bulk_create(Order(customer=customer, subtotal=largest, total=largest) for _ in range(1001))
+    r = staff_api.get(TOP_CUSTOMERS)
+    assert r.status_code == 200, r.content
+    assert r.json() == [row(customer, 1001, "100099998999000.00")]

@@ -8,9 +8,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.domain.placement import ValidLine, ValidOrder
-from orders.domain.pricing import CouponTerms, coupon_problem, discount_for, price_order, to_cents
+from inventory.domain.bounds import MAX_PRICE
+from inventory.models import Product
+from orders.domain.placement import MAX_LINES, MAX_QUANTITY, ValidLine, ValidOrder
+from orders.domain.pricing import (
+    MAX_LINE_TOTAL,
+    MAX_SUBTOTAL,
+    CouponTerms,
+    coupon_problem,
+    discount_for,
+    price_order,
+    to_cents,
+)
 from orders.errors import OrderRejected
+from orders.models import Order, OrderLine
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CENT = Decimal("0.01")
@@ -197,3 +208,86 @@ def test_coupon_problem_is_none_exactly_inside_the_window(is_active, from_days, 
     if problem is not None:
         assert problem.attr == "coupon"
         assert problem.code in {"coupon_inactive", "coupon_not_yet_valid", "coupon_expired", "coupon_used_up"}
+
+
+# --- Bounds: what the columns hold ----------------------------------------------------
+
+
+def largest(max_digits: int, places: int) -> Decimal:
+    """The largest value a NUMERIC(max_digits, places) column holds."""
+    return Decimal(10 ** (max_digits - places)) - Decimal(1).scaleb(-places)
+
+
+def test_the_amount_bounds_are_what_the_order_columns_hold():
+    line_total = OrderLine._meta.get_field("line_total")
+    assert largest(line_total.max_digits, line_total.decimal_places) == MAX_LINE_TOTAL
+    for name in ("subtotal", "total", "discount"):
+        field = Order._meta.get_field(name)
+        assert largest(field.max_digits, field.decimal_places) == MAX_SUBTOTAL, name
+
+
+def test_the_largest_order_of_products_within_the_price_bound_fits():
+    price = Product._meta.get_field("price")
+    assert largest(price.max_digits, price.decimal_places) > MAX_PRICE
+    assert MAX_PRICE * MAX_QUANTITY <= MAX_LINE_TOTAL
+    assert MAX_PRICE * MAX_QUANTITY * MAX_LINES <= MAX_SUBTOTAL
+    biggest = order(*[(str(MAX_PRICE), MAX_QUANTITY)] * MAX_LINES)
+    assert money(price_order(biggest, None, now=NOW).subtotal) == "99999999000.00"
+
+
+LEGACY = "9999999999.99"  # the most the price column holds: a product from before the bound
+
+
+def test_price_order_refuses_a_line_total_that_would_not_fit_on_the_lines_attr():
+    with pytest.raises(OrderRejected) as exc:
+        price_order(order(("1.00", 1), (LEGACY, 101), (LEGACY, 1000)), None, now=NOW)
+    assert exc.value.status == 400
+    assert [(p.code, p.attr) for p in exc.value.problems] == [
+        ("out_of_range", "lines.1.quantity"),
+        ("out_of_range", "lines.2.quantity"),
+    ]
+    assert all(str(MAX_LINE_TOTAL) in p.detail for p in exc.value.problems)
+
+
+def test_price_order_refuses_a_subtotal_that_would_not_fit_on_lines():
+    # Each line fits (999,999,999,999.00), their sum does not.
+    with pytest.raises(OrderRejected) as exc:
+        price_order(order((LEGACY, 100), (LEGACY, 100)), None, now=NOW)
+    assert [(p.code, p.attr) for p in exc.value.problems] == [("out_of_range", "lines")]
+    assert str(MAX_SUBTOTAL) in exc.value.problems[0].detail
+
+
+def test_price_order_accepts_totals_exactly_at_the_bounds():
+    priced = price_order(order((LEGACY, 100), ("0.99", 1)), coupon(amount="0.01"), now=NOW)
+    assert (money(priced.subtotal), money(priced.total)) == (str(MAX_SUBTOTAL), "999999999999.98")
+
+
+def test_price_order_reports_a_bad_coupon_and_an_overflow_together():
+    with pytest.raises(OrderRejected) as exc:
+        price_order(order((LEGACY, 1000)), coupon(percent="10", is_active=False), now=NOW)
+    assert [(p.code, p.attr) for p in exc.value.problems] == [
+        ("coupon_inactive", "coupon"),
+        ("out_of_range", "lines.0.quantity"),
+    ]
+
+
+column_prices = st.decimals(min_value=0, max_value=Decimal(LEGACY), places=2)
+bounded_prices = st.decimals(min_value=0, max_value=MAX_PRICE, places=2)
+
+
+@given(st.lists(st.tuples(column_prices, st.integers(1, MAX_QUANTITY)), min_size=1, max_size=MAX_LINES))
+def test_price_order_either_refuses_with_out_of_range_or_gives_amounts_that_fit(lines):
+    try:
+        priced = price_order(order(*((str(p), q) for p, q in lines)), None, now=NOW)
+    except OrderRejected as exc:
+        assert {p.code for p in exc.problems} == {"out_of_range"}
+        totals = [to_cents(p * q) for p, q in lines]
+        assert any(t > MAX_LINE_TOTAL for t in totals) or sum(totals) > MAX_SUBTOTAL
+    else:
+        assert all(line.line_total <= MAX_LINE_TOTAL for line in priced.lines)
+        assert priced.subtotal <= MAX_SUBTOTAL
+
+
+@given(st.lists(st.tuples(bounded_prices, st.integers(1, MAX_QUANTITY)), min_size=1, max_size=MAX_LINES), coupons)
+def test_price_order_never_refuses_products_within_the_price_bound(lines, terms):
+    price_order(order(*((str(p), q) for p, q in lines)), terms, now=NOW)
