@@ -135,7 +135,10 @@ def celery_process(kind: str, *, queue: str, env: dict[str, str], tmp_path: Path
         **env,
     }
     if kind == "worker":
-        args = ["worker", "--pool=solo", "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        # A node name of the queue's own: two workers named alike on one host
+        # (tests run side by side) fight over the same exclusive pidbox queue.
+        args = ["worker", "--pool=solo", "-Q", queue, "-n", f"{queue}@%h"]
+        args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     else:
         args = ["beat", "--schedule", str(tmp_path / "beat-schedule")]
     log = (tmp_path / f"celery-{kind}.log").open("w")
@@ -259,6 +262,7 @@ def http(
     token: str | None = None,
     timeout: float = 30,
     resend_if_reset: int = 0,
+    headers: dict[str, str] | None = None,
 ) -> HttpAnswer:
     """One JSON request with the standard library; HTTP errors are answers too.
 
@@ -274,6 +278,8 @@ def http(
         request.add_header("Content-Type", "application/json")
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     for attempt in range(resend_if_reset + 1):
         try:
             with _direct.open(request, timeout=timeout) as response:
