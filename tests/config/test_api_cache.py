@@ -9,13 +9,13 @@ that a write is visible to the very next read.
 import os
 
 import pytest
-import redis
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config import cache as read_cache
 from tests.config.helpers import ORDERS, PRODUCTS, TOP_CUSTOMERS, product_url
 from tests.factories import make_product
+from tests.support.recording import redis_commands
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,21 +65,14 @@ def test_a_cached_product_page_costs_one_round_trip_to_redis_limits_included(who
     product = make_product(price="4.50")
     urls = [f"{PRODUCTS}?page_size=5", product_url(product.id)]
     first = [read(client, url) for url in urls]
-    commands: list[str] = []
-    real = redis.Redis.execute_command
-
-    def counting(self, *args, **options):  # type: ignore[no-untyped-def]
-        commands.append(str(args[0]))
-        return real(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    sent = redis_commands(monkeypatch)
     before = dict(read_cache.stats)
     again = [client.get(url) for url in urls]
 
     assert [r.json() for r in again] == first
     assert read_cache.stats["hits"] - before["hits"] == 2
     assert all(r["X-RateLimit-Limit"] for r in again)  # the limits were counted
-    assert commands == ["EVALSHA", "EVALSHA"]  # one round trip a page
+    assert [command[0] for command in sent] == ["EVALSHA", "EVALSHA"]  # one round trip a page
 
 
 def test_a_cached_page_is_not_served_when_the_limit_refuses(anon, settings):

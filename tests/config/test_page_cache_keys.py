@@ -22,6 +22,7 @@ from inventory.filters import ProductFilter
 from inventory.models import Product
 from tests.config.helpers import PRODUCTS, product_url
 from tests.factories import make_product
+from tests.support.recording import redis_commands
 
 pytestmark = pytest.mark.django_db(transaction=True)  # pages are cached when reads see committed writes
 
@@ -68,21 +69,12 @@ def test_junk_query_parameters_never_create_a_cache_entry(anon, products):
 def test_a_junk_laden_request_for_a_cached_page_is_still_one_round_trip(anon, products, monkeypatch):
     """The key is read without a FilterSet or a query: the rate limiter's Lua
     call still reads the page (config.ratelimit, Probe), nothing else."""
-    import redis
-
     first = ok(anon.get(f"{PRODUCTS}?page_size=2&page=3"))
-    commands: list[str] = []
-    real = redis.Redis.execute_command
-
-    def counting(self, *args, **options):  # type: ignore[no-untyped-def]
-        commands.append(str(args[0]))
-        return real(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    sent = redis_commands(monkeypatch)
     again = anon.get(f"{PRODUCTS}?junk=1&page=03&page_size=2&utm_source=x")
 
     assert ok(again) == first
-    assert commands == ["EVALSHA"]
+    assert [command[0] for command in sent] == ["EVALSHA"]
 
 
 def test_equivalent_spellings_of_one_page_share_one_entry(anon, products):

@@ -16,6 +16,7 @@ from config import cache as read_cache
 from tests.config.test_background import received
 from tests.conftest import requires_postgres
 from tests.factories import make_product
+from tests.support.recording import redis_commands
 from tests.support.services import free_port, publishing_to
 from tests.support.threads import run_together
 from users.models import OutboxEmail
@@ -80,17 +81,8 @@ def test_a_refused_publish_clears_the_flag_so_the_next_email_publishes_again(cus
 
 
 def test_after_commit_an_order_makes_one_call_to_redis_for_the_cache_and_the_flag(customer_api, queue, monkeypatch):
-    import redis
-
     product = make_product(stock=100)
-    calls: list[tuple[str, ...]] = []
-    original = redis.Redis.execute_command
-
-    def recording(self, *args, **options):  # type: ignore[no-untyped-def]
-        calls.append(tuple(str(a) for a in args))
-        return original(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", recording)
+    calls = redis_commands(monkeypatch)
     r = customer_api.post(ORDERS, {"lines": [{"product_id": product.id, "quantity": 1}]}, format="json")
     assert r.status_code == 201, r.content
 
