@@ -212,6 +212,11 @@ def outbox_deliver_all() -> dict[Delivery, int]:
     return results
 
 
+def _unleased(now: datetime) -> Q:
+    """No worker holds it: never leased, or its lease has passed."""
+    return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
+
+
 def _claim(candidates: "QuerySet[OutboxEmail]") -> OutboxEmail | None:
     """Lease the first pending email of ``candidates`` that no worker holds,
     in a transaction of its own, committed before anything is sent: the row
@@ -222,7 +227,7 @@ def _claim(candidates: "QuerySet[OutboxEmail]") -> OutboxEmail | None:
     with transaction.atomic():
         email = (
             candidates.select_for_update(skip_locked=True)
-            .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now), status=OutboxEmail.Status.PENDING)
+            .filter(_unleased(now), status=OutboxEmail.Status.PENDING)
             .first()
         )
         if email is None:
@@ -419,7 +424,7 @@ def outbox_retry_now(*, email_ids: list[int]) -> int:
     attempts. One a worker is sending right now is left to it."""
     now = timezone.now()
     return (
-        OutboxEmail.objects.filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now), id__in=email_ids)
+        OutboxEmail.objects.filter(_unleased(now), id__in=email_ids)
         .exclude(status=OutboxEmail.Status.SENT)
         .update(status=OutboxEmail.Status.PENDING, attempts=0, failure="", leased_until=None, next_attempt_at=now)
     )
