@@ -15,7 +15,7 @@ GUNICORN_THREADS, are the others): a worker serves up to
 GUNICORN_WORKER_CONNECTIONS client connections, each in a greenlet, and runs
 one while the others wait on PostgreSQL or Redis — a sync worker sits idle
 then (docs/PERFORMANCE.md). Under gevent the settings take database
-connections from psycopg's pool (config/green.py).
+connections from psycopg's pool (config/db/green.py).
 """
 
 import multiprocessing

@@ -1,7 +1,7 @@
 """The base of every domain error: pure Python, no Django.
 
 Each app's ``errors.py`` subclasses :class:`DomainError`; one exception
-handler (``config.errors_handler``) renders them all in the API's envelope.
+handler (``config.api.errors_handler``) renders them all in the API's envelope.
 """
 
 from dataclasses import dataclass

@@ -11,8 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.green import is_green
-from config.secret_key import development_secret_key
+from config.db.green import is_green
+from config.platform.secret_key import development_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set SECRET_KEY to a long random value, or set "
             "DEBUG=true to run with a development key made for this checkout (.secret_key)."
         )
-    # Random, made once for this checkout, git-ignored (config/secret_key.py).
+    # Random, made once for this checkout, git-ignored (config/platform/secret_key.py).
     SECRET_KEY = development_secret_key(BASE_DIR / ".secret_key")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
@@ -56,23 +56,23 @@ INSTALLED_APPS = [
     "orders",
 ]
 
-# Sessions, auth and messages are the admin's: config.middleware runs
+# Sessions, auth and messages are the admin's: config.platform.middleware runs
 # Django's own for every path but the API's.
 MIDDLEWARE = [
-    "config.observability.RequestIdMiddleware",
+    "config.platform.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "config.middleware.SessionMiddleware",
+    "config.platform.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "config.middleware.AuthenticationMiddleware",
-    "config.middleware.MessageMiddleware",
+    "config.platform.middleware.AuthenticationMiddleware",
+    "config.platform.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.cache_control.NoStoreWhenAuthenticatedMiddleware",
-    "config.ratelimit.RateLimitHeadersMiddleware",
-    "config.observability.RequestLogMiddleware",
-    "config.observability.RequestMetricsMiddleware",
+    "config.api.cache_control.NoStoreWhenAuthenticatedMiddleware",
+    "config.platform.ratelimit.RateLimitHeadersMiddleware",
+    "config.platform.observability.RequestLogMiddleware",
+    "config.platform.observability.RequestMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -127,12 +127,12 @@ elif env.bool("DATABASE_POOL", default=GREEN):
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if GREEN else 60)
     # A reused connection is checked before each request's first query, so a
-    # database restart costs no failed request (config/postgresql does it
+    # database restart costs no failed request (config/db/postgresql does it
     # without a round trip).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, with a health check that needs no round trip (config/postgresql).
-    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Django's backend, with a health check that needs no round trip (config/db/postgresql).
+    DATABASES["default"]["ENGINE"] = "config.db.postgresql"
     # A database that does not answer fails a request (or /readyz) in seconds.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     # Parameters bound by the server, and a statement run this many times on
@@ -154,7 +154,7 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
                 "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
-                **({"PARSER_CLASS": "config.green.RedisParser"} if GREEN else {}),
+                **({"PARSER_CLASS": "config.db.green.RedisParser"} if GREEN else {}),
             },
             "KEY_PREFIX": "stockroom",
         }
@@ -162,7 +162,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# --- Rate limits (config/ratelimit.py: GCRA, in Redis when REDIS_URL is set) ---
+# --- Rate limits (config/platform/ratelimit.py: GCRA, in Redis when REDIS_URL is set) ---
 RATE_LIMIT_AUTH = env.str("RATE_LIMIT_AUTH", default="20/min")  # per client IP, register + token
 RATE_LIMIT_ORDERS = env.str("RATE_LIMIT_ORDERS", default="60/min")  # per user, order creation
 RATE_LIMIT_ANON = env.str("RATE_LIMIT_ANON", default="600/min")  # per client IP, anonymous
@@ -208,31 +208,31 @@ SIMPLE_JWT = {
 # --- REST framework, errors and schema --------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.authentication.JWTAuthentication",
+        "config.api.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["config.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.ContentNegotiation",
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["config.ratelimit.AnonThrottle", "config.ratelimit.UserThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.negotiation.ContentNegotiation",
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.platform.ratelimit.AnonThrottle", "config.platform.ratelimit.UserThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 DRF_STANDARDIZED_ERRORS = {
-    "EXCEPTION_HANDLER_CLASS": "config.errors_handler.ExceptionHandler",
-    "EXCEPTION_FORMATTER_CLASS": "config.errors_handler.ExceptionFormatter",
+    "EXCEPTION_HANDLER_CLASS": "config.api.errors_handler.ExceptionHandler",
+    "EXCEPTION_FORMATTER_CLASS": "config.api.errors_handler.ExceptionFormatter",
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "413", "415", "429", "500"],
     "ERROR_SCHEMAS": {
-        "401": "config.schema.AuthErrorResponseSerializer",
-        "413": "config.schema.ErrorResponse413Serializer",  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        "401": "config.api.schema.AuthErrorResponseSerializer",
+        "413": "config.api.schema.ErrorResponse413Serializer",  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE
     },
 }
 
@@ -245,7 +245,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # The sidecar's ReDoc bundle, served by config.redoc without the logo it fetches from a CDN.
+    # The sidecar's ReDoc bundle, served by config.api.redoc without the logo it fetches from a CDN.
     "REDOC_DIST": "/api/redoc",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
@@ -382,7 +382,7 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"structured": {"()": "config.observability.formatter", "fmt": LOG_FORMAT}},
+    "formatters": {"structured": {"()": "config.platform.observability.formatter", "fmt": LOG_FORMAT}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

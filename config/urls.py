@@ -6,10 +6,10 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from config.health import healthz, readyz
-from config.metrics import metrics_view
-from config.redoc import RedocBundleView
-from config.schema_view import SchemaView
+from config.api.redoc import RedocBundleView
+from config.api.schema_view import SchemaView
+from config.platform.health import healthz, readyz
+from config.platform.metrics import metrics_view
 
 # The busiest first: Django tries each app's patterns in turn, and every app
 # tried before the one that matches costs the request its list of misses.
@@ -20,7 +20,7 @@ api_v1 = [
 ]
 
 # The API docs load nothing from another host, and the browser holds them to it
-# (ReDoc's bundle is served by config.redoc, without the logo it would fetch from a CDN).
+# (ReDoc's bundle is served by config.api.redoc, without the logo it would fetch from a CDN).
 DOCS_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
@@ -50,7 +50,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
 ]
 
-handler400 = "config.errors_handler.bad_request"
-handler403 = "config.errors_handler.permission_denied"
-handler404 = "config.errors_handler.not_found"
-handler500 = "config.errors_handler.server_error"
+handler400 = "config.api.errors_handler.bad_request"
+handler403 = "config.api.errors_handler.permission_denied"
+handler404 = "config.api.errors_handler.not_found"
+handler500 = "config.api.errors_handler.server_error"

@@ -7,7 +7,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.serializers import InputSerializer
+from config.api.serializers import InputSerializer
 from inventory.domain.bounds import MAX_PRICE
 from inventory.models import Product, StockMovement
 

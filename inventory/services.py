@@ -16,10 +16,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from config import cache as read_cache
-from config.bulk import Writes, next_id
+from config.db.bulk import Writes, next_id
+from config.db.prepared import Prepared
 from config.domain_errors import Problem
-from config.prepared import Prepared
+from config.platform import read_cache
 from inventory import selectors
 from inventory.domain.ledger import MAX_STOCK, StockChange, apply_changes
 from inventory.errors import ProductRejected
@@ -77,7 +77,7 @@ def products_lock(product_ids: Iterable[int], *, draw_id_of: type[Model] | None 
     what it reads stays true until it commits.
 
     ``draw_id_of``: a model whose next primary key the same query draws
-    (:func:`config.bulk.next_id`) — placing an order locks its products and
+    (:func:`config.db.bulk.next_id`) — placing an order locks its products and
     learns its id in one round trip, so the order is written with its lines."""
     ids = sorted(set(product_ids))
     locked = Locked()

@@ -11,12 +11,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config import cache as read_cache
-from config import page_keys
-from config.pagination import PageNumberPagination
-from config.permissions import IsStaff
-from config.renderers import JSONRenderer
-from config.schema import ErrorResponse409Serializer
+from config.api import page_keys
+from config.api.pagination import PageNumberPagination
+from config.api.permissions import IsStaff
+from config.api.renderers import JSONRenderer
+from config.api.schema import ErrorResponse409Serializer
+from config.platform import read_cache
 from inventory import selectors, services
 from inventory.filters import ProductFilter
 from inventory.serializers import (
@@ -73,7 +73,7 @@ class ProductViewSet(viewsets.GenericViewSet):
         """What tells one cached page from another: public or staff (they see
         different products; nothing here is per user), and for a product its
         id; for a list page, the parameters the list acts on, read as it reads
-        them (config.page_keys: junk parameters are no part of it), and the
+        them (config.api.page_keys: junk parameters are no part of it), and the
         scheme and host its absolute next/previous links start from."""
         if self.action == "retrieve":
             return ("retrieve", _is_staff(request), _product_id(self.kwargs[self.lookup_field]))
@@ -83,7 +83,7 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     def cache_probe(self, request: Request) -> read_cache.Probe | None:
         """The page's cache lookup, made by the rate limiter in its own round
-        trip to Redis (config.ratelimit)."""
+        trip to Redis (config.platform.ratelimit)."""
         if self.action not in ("list", "retrieve"):
             return None
         return read_cache.probe_for(CATALOG, self._cache_parts(request))

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from django.conf import settings
 
-from config.bulk import Writes
-from config.representation import money
+from config.api.representation import money
+from config.db.bulk import Writes
 from orders.models import Order, OrderLine
 from users.models import OutboxEmail
 from users.outbox import outbox_enqueue

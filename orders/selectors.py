@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
-from config.prepared import Prepared
+from config.db.prepared import Prepared
 from orders.models import Coupon, Order, OrderStatus
 from users.models import User
 

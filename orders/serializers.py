@@ -8,8 +8,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.representation import money, timestamp
-from config.serializers import InputSerializer
+from config.api.representation import money, timestamp
+from config.api.serializers import InputSerializer
 from orders.domain.placement import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY
 from orders.models import Coupon, Order, OrderLine, OrderStatus
 from orders.selectors import LINE_COLUMNS, ORDER_COLUMNS

@@ -14,10 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config import cache as read_cache
-from config import metrics
-from config.bulk import Writes, bulk_insert
+from config.db.bulk import Writes, bulk_insert
 from config.domain_errors import Problem
+from config.platform import metrics, read_cache
 from inventory.domain.ledger import StockChange
 from inventory.services import products_lock, stock_apply_locked, stock_move
 from orders import idempotency
@@ -65,7 +64,7 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
     what it locked; then writes the order, takes the stock through the
     inventory ledger (movements carry the order id), writes the lines and
     puts the confirmation email in the outbox — on PostgreSQL in one
-    statement (config.bulk.Writes) — and publishes the email after commit.
+    statement (config.db.bulk.Writes) — and publishes the email after commit.
     The number of queries does not grow with the number of lines.
     """
     locked = products_lock((line.product_id for line in draft.lines), draw_id_of=Order)

@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config import cache as read_cache
-from config.pagination import CursorPagination
-from config.permissions import IsStaff
-from config.ratelimit import OrderCreateThrottle
-from config.schema import ErrorResponse409Serializer
+from config.api.pagination import CursorPagination
+from config.api.permissions import IsStaff
+from config.api.schema import ErrorResponse409Serializer
+from config.platform import read_cache
+from config.platform.ratelimit import OrderCreateThrottle
 from orders import selectors, services
 from orders.domain.placement import DraftLine, OrderDraft
 from orders.domain.status import Status

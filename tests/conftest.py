@@ -107,8 +107,7 @@ def fresh_cache_and_limits():  # type: ignore[no-untyped-def]
     too, when REDIS_URL is set), so no test spends another's budget."""
     from django.core.cache import cache
 
-    from config import cache as read_cache
-    from config import ratelimit
+    from config.platform import ratelimit, read_cache
 
     cache.clear()
     read_cache._writes.depths.clear()  # a test's own transaction never commits

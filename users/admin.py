@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.background import enqueue_on_commit
+from config.platform.background import enqueue_on_commit
 from users import selectors, services, signin_limits
 from users.domain.signin import Scope, Verdict
 from users.models import OutboxEmail, User, normalize_email

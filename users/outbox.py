@@ -40,7 +40,7 @@ from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from config.bulk import Writes
+from config.db.bulk import Writes
 from users.domain.backoff import retry_delay
 from users.domain.delivery import Failure, FailureKind, classify_failure
 from users.models import OutboxEmail
@@ -112,7 +112,7 @@ def _drains() -> bool:
 
 
 def _announce_on_commit(email_id: int) -> None:
-    from config import cache as read_cache
+    from config.platform import read_cache
 
     if _drains():  # the flag is set in the commit's one call to Redis (the read cache's version bump)
         read_cache.add_on_commit(DRAIN_FLAG, DRAIN_FLAG_SECONDS, then=lambda first: outbox_announce(email_id, first))
@@ -131,13 +131,13 @@ def outbox_announce(email_id: int, first: bool | None) -> None:
     publishes the next drain. One message to the broker per drain instead of
     one per email: publishing was an eighth of placing an order. The flag
     is set after commit in the same call to Redis as the read cache's
-    version bump (``config.cache.add_on_commit``). Without Redis (``first``
+    version bump (``config.platform.read_cache.add_on_commit``). Without Redis (``first``
     None: it failed, or there is none), and with tasks run eagerly, each
     email is published by itself (:func:`outbox_deliver`). For an email
     whose transaction rolled back (``add_on_commit`` may still call this)
     either is harmless: a drain that finds nothing, a delivery that skips.
     """
-    from config.background import publish
+    from config.platform.background import publish
     from users.tasks import outbox_deliver_task, outbox_drain_task
 
     if first is not None:
@@ -379,7 +379,7 @@ def _waiting_for_server(now: datetime) -> "QuerySet[OutboxEmail]":
         status=OutboxEmail.Status.PENDING,
         failure=OutboxEmail.Failure.UNREACHABLE,
         leased_until__isnull=True,
-        next_attempt_at__gt=now,
+        next_attempt_at__gt=now + timedelta(seconds=settings.OUTBOX_REDISPATCH_SECONDS),
     )
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
 
-from config.serializers import InputSerializer
+from config.api.serializers import InputSerializer
 from users.models import User
 
 

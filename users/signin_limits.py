@@ -41,8 +41,7 @@ from django.core import checks
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from config import cache as read_cache
-from config import metrics
+from config.platform import metrics, read_cache
 from users.domain.signin import (
     ALLOWED,
     Scope,
@@ -90,9 +89,9 @@ class Attempt:
 
 
 def _attempt(*, account: str, request: HttpRequest) -> Attempt:
-    # Imported here: config.ratelimit imported first, while the admin is being
+    # Imported here: config.platform.ratelimit imported first, while the admin is being
     # discovered, would import DRF's views, which import it back half-made.
-    from config.ratelimit import address_key, client_ip
+    from config.platform.ratelimit import address_key, client_ip
 
     # The client as the API's rate limits count it: TRUSTED_PROXIES honoured,
     # an IPv6 client by its /64 (it could take a fresh address for every guess).
@@ -110,7 +109,7 @@ def _lock_key(counter_key: str) -> str:
 
 def _unlimited(exc: Exception | None) -> None:
     """The cache failed now (``exc``), or moments ago (None: it is not asked
-    again until config.cache's pause is over): the sign-in goes on unlimited."""
+    again until config.platform.read_cache's pause is over): the sign-in goes on unlimited."""
     metrics.LIMITER_FAILURES.inc()
     if exc is not None:
         read_cache.mark_failed(exc)

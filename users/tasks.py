@@ -22,7 +22,7 @@ def outbox_drain_task() -> int:
     """Deliver every email never tried (published once for many emails, see
     users.outbox.outbox_announce). Safe to run twice, or side by side. If it
     stopped at its limit, it queues itself again for the rest."""
-    from config.background import publish
+    from config.platform.background import publish
 
     taken = outbox_drain()
     if taken >= DRAIN_LIMIT:

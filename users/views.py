@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 
-from config.permissions import IsStaff, IsSuperuser
-from config.ratelimit import AnonThrottle, AuthThrottle, UserThrottle
-from config.schema import AuthErrorResponseSerializer
+from config.api.permissions import IsStaff, IsSuperuser
+from config.api.schema import AuthErrorResponseSerializer
+from config.platform.ratelimit import AnonThrottle, AuthThrottle, UserThrottle
 from users import selectors, services
 from users.filters import UserSearchFilter
 from users.serializers import (

@@ -85,6 +85,6 @@ def test_redoc_renders_offline_and_lists_the_orders_operations(journey: Journey,
     assert operation.get_by_text("/api/v1/orders/", exact=True).first.is_visible()
     journey.shot("redoc-orders", full_page=False)
     wait_for_the_redoc_logo(journey)
-    assert_offline(journey, "/api/redoc/bundles/redoc.standalone.js")  # config/redoc.py
+    assert_offline(journey, "/api/redoc/bundles/redoc.standalone.js")  # config/api/redoc.py
     logo = page.locator(REDOC_LOGO)
     assert logo.get_attribute("src").startswith("data:image/svg+xml,"), logo.get_attribute("src")

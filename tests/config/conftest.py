@@ -3,7 +3,7 @@ closed: a test that makes the cache fail must not make the next one skip it."""
 
 import pytest
 
-from config import cache as read_cache
+from config.platform import read_cache
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config import cache as read_cache
+from config.platform import read_cache
 from tests.config.helpers import ORDERS, PRODUCTS, TOP_CUSTOMERS, product_url
 from tests.factories import make_product
 from tests.support.recording import redis_commands
@@ -60,7 +60,7 @@ def test_the_second_identical_anonymous_product_detail_runs_no_queries(anon, dja
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it): counts round trips to Redis")
 @pytest.mark.parametrize("who", ["anonymous", "staff"])
 def test_a_cached_product_page_costs_one_round_trip_to_redis_limits_included(who, anon, staff_api, monkeypatch):
-    """The rate limiter's Lua call reads the page too (config.ratelimit, Probe)."""
+    """The rate limiter's Lua call reads the page too (config.platform.ratelimit, Probe)."""
     client = anon if who == "anonymous" else staff_api
     product = make_product(price="4.50")
     urls = [f"{PRODUCTS}?page_size=5", product_url(product.id)]

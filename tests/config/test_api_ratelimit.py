@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from rest_framework.test import APIClient
 
-from config import ratelimit
+from config.platform import ratelimit
 from tests.config.helpers import (
     ORDERS,
     PRODUCTS,

@@ -1,4 +1,4 @@
-"""config.background publishes Celery's own task message on the real broker,
+"""config.platform.background publishes Celery's own task message on the real broker,
 keeps its producer between publishes, and gets a new one after a failure,
 for another broker, or in a forked child. Needs CELERY_BROKER_URL; skipped
 with a reason otherwise (CI sets it)."""
@@ -10,8 +10,8 @@ import pytest
 import structlog
 from kombu import Queue
 
-from config import background
 from config.celery import app
+from config.platform import background
 from tests.support.services import free_port, publishing_to
 from users.tasks import outbox_deliver_task
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.bulk import Writes, bulk_insert, next_id
+from config.db.bulk import Writes, bulk_insert, next_id
 from inventory.models import StockMovement
 from inventory.services import products_lock
 from orders.models import Order, OrderLine
@@ -205,7 +205,7 @@ def test_row_values_are_what_each_fields_own_conversions_give(staff, customer):
     ``get_db_prep_save`` give, of the same type — on PostgreSQL an integer
     field's value is psycopg's Int2/Int4/Int8, as Django sends it, so a
     statement's parameter types do not depend on the values."""
-    from config.bulk import _columns, _params
+    from config.db.bulk import _columns, _params
     from users.models import OutboxEmail
 
     product = make_product(stock=5)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.backends.postgresql import base as django_postgresql
 from psycopg_pool import ConnectionPool
 
-from config.postgresql.base import DatabaseWrapper
+from config.db.postgresql.base import DatabaseWrapper
 from tests.conftest import ON_POSTGRES
 
 pytestmark = [
@@ -98,7 +98,7 @@ def test_readiness_checks_the_database_on_a_connection_of_its_own_outside_the_po
     leave a hung one holding a place in the pool."""
     from django.db import connections
 
-    from config import health
+    from config.platform import health
 
     options = connections.settings["default"].setdefault("OPTIONS", {})
     monkeypatch.setitem(options, "pool", {"min_size": 1, "max_size": 1, "timeout": 5})

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.ratelimit import MICROS, LocalStore, Rate, gcra, parse_rate
+from config.platform.ratelimit import MICROS, LocalStore, Rate, gcra, parse_rate
 from tests.support.threads import run_together
 
 T0 = 1_700_000_000 * MICROS + 123_456

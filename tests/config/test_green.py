@@ -37,7 +37,7 @@ def run_patched(code: str, **env: str) -> dict:
 def test_a_worker_local_is_shared_by_greenlets_and_a_thread_local_is_not():
     seen = run_patched(
         "import json, threading, gevent\n"
-        "from config.green import is_green, os_thread_local\n"
+        "from config.db.green import is_green, os_thread_local\n"
         "shared, own = os_thread_local()(), threading.local()\n"
         "def visit(n):\n"
         "    shared.__dict__.setdefault('visits', []).append(n)\n"
@@ -51,7 +51,7 @@ def test_a_worker_local_is_shared_by_greenlets_and_a_thread_local_is_not():
 
 
 def test_it_is_not_green_without_gevent():
-    from config.green import is_green, os_thread_local
+    from config.db.green import is_green, os_thread_local
 
     assert not is_green()
     import threading
@@ -84,8 +84,9 @@ def test_compiled_queries_and_the_broker_producer_are_per_os_thread_under_gevent
     kept = run_patched(
         "import json, django; django.setup()\n"
         "import threading\n"
-        "from config import background, prepared\n"
-        "from config.green import os_thread_local\n"
+        "from config.db import prepared\n"
+        "from config.platform import background\n"
+        "from config.db.green import os_thread_local\n"
         "print(json.dumps({\n"
         "    'prepared': type(prepared.Prepared(lambda id: None)._local) is os_thread_local(),\n"
         "    'producers': isinstance(background._producers, os_thread_local()),\n"
@@ -102,7 +103,7 @@ def test_under_gevent_a_query_waits_in_gevent_loop_and_lets_the_other_greenlets_
         "import json, time, gevent, django; django.setup()\n"
         "import psycopg.waiting\n"
         "from django.db import connection\n"
-        "from config.green import psycopg_wait\n"
+        "from config.db.green import psycopg_wait\n"
         "def nap(n):\n"
         "    with connection.cursor() as c:  # a connection of the greenlet's own\n"
         "        c.execute('SELECT pg_sleep(0.4), %s', [n])\n"
@@ -127,7 +128,7 @@ def test_under_gevent_a_query_waits_in_gevent_loop_and_lets_the_other_greenlets_
 def test_under_gevent_a_query_whose_connection_is_closed_under_it_ends_with_psycopg_error():
     seen = run_patched(
         "import json, time, gevent, psycopg, django; django.setup()\n"
-        "import config.postgresql.base  # installs the wait\n"
+        "import config.db.postgresql.base  # installs the wait\n"
         f"conn = psycopg.connect({database_url_for_children()!r}, autocommit=True)\n"
         "def sleeper():\n"
         "    try:\n"
@@ -148,7 +149,7 @@ def test_under_gevent_a_wait_for_read_or_write_says_which_the_socket_is_ready_fo
     seen = run_patched(
         "import json, socket\n"
         "from psycopg.waiting import Wait\n"
-        "from config.green import psycopg_wait\n"
+        "from config.db.green import psycopg_wait\n"
         "ours, theirs = socket.socketpair()\n"
         "def told(wanted):\n"
         "    got = []\n"
@@ -173,7 +174,7 @@ def test_under_gevent_the_redis_pool_check_yields_to_the_loop_and_sees_pending_d
         "import redis\n"
         "from django.conf import settings as s\n"
         "from django_redis import get_redis_connection\n"
-        "from config.green import RedisParser\n"
+        "from config.db.green import RedisParser\n"
         "pool = get_redis_connection('default').connection_pool\n"
         "conn = pool.connection_class(**pool.connection_kwargs)\n"
         "conn.connect()\n"

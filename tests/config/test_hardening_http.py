@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from config.ratelimit import address_key
+from config.platform.ratelimit import address_key
 from tests.config.helpers import ORDERS, PRODUCTS, TOKEN, product_url, token_body
 from tests.factories import make_product
 from tests.orders.helpers import errors, place

@@ -12,8 +12,8 @@ from rest_framework import parsers, renderers
 from rest_framework.exceptions import ErrorDetail, ParseError
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
-from config.parsers import JSONParser
-from config.renderers import JSONRenderer
+from config.api.parsers import JSONParser
+from config.api.renderers import JSONRenderer
 
 VALUES = [
     {"a": 1, "b": [True, False, None], "c": "text"},

@@ -1,4 +1,4 @@
-"""config.negotiation answers as DRF's own negotiation does, for every Accept."""
+"""config.api.negotiation answers as DRF's own negotiation does, for every Accept."""
 
 import pytest
 from django.http import Http404
@@ -8,8 +8,8 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from config.negotiation import ContentNegotiation
-from config.renderers import JSONRenderer
+from config.api.negotiation import ContentNegotiation
+from config.api.renderers import JSONRenderer
 
 ACCEPTS = [
     None, "*/*", "application/json", "application/json; indent=4", "application/*", "text/html",

@@ -6,7 +6,7 @@ import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.observability import _attach_request_id, _bind_request_id, _unbind_request_id, request_id_from
+from config.platform.observability import _attach_request_id, _bind_request_id, _unbind_request_id, request_id_from
 from tests.factories import make_product
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict
 from django_filters import rest_framework as filters
 
-from config import cache as read_cache
-from config import page_keys
+from config.api import page_keys
+from config.platform import read_cache
 from inventory.filters import ProductFilter
 from inventory.models import Product
 from tests.config.helpers import PRODUCTS, product_url
@@ -68,7 +68,7 @@ def test_junk_query_parameters_never_create_a_cache_entry(anon, products):
 @pytest.mark.skipif(not ON_REDIS, reason="needs REDIS_URL (CI sets it): counts round trips to Redis")
 def test_a_junk_laden_request_for_a_cached_page_is_still_one_round_trip(anon, products, monkeypatch):
     """The key is read without a FilterSet or a query: the rate limiter's Lua
-    call still reads the page (config.ratelimit, Probe), nothing else."""
+    call still reads the page (config.platform.ratelimit, Probe), nothing else."""
     first = ok(anon.get(f"{PRODUCTS}?page_size=2&page=3"))
     sent = redis_commands(monkeypatch)
     again = anon.get(f"{PRODUCTS}?junk=1&page=03&page_size=2&utm_source=x")

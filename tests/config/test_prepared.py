@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from config.prepared import Prepared
+from config.db.prepared import Prepared
 from inventory.models import Product
 from orders import services
 from orders.domain.placement import DraftLine, OrderDraft

@@ -12,7 +12,7 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client
 
-from config import health
+from config.platform import health
 from tests.support.services import HungServer, free_port, publishing_to
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_a_failed_check_is_named_without_host_port_user_or_error_text(monkeypatc
     }
     monkeypatch.setitem(connections.settings, DEFAULT_DB_ALIAS, database)
 
-    with caplog.at_level(logging.WARNING, logger="config.health"):
+    with caplog.at_level(logging.WARNING, logger="config.platform.health"):
         status, body, _ = readyz()
 
     assert status == 503

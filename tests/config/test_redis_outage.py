@@ -16,8 +16,7 @@ import pytest
 from django.core.cache import caches
 from django_redis import get_redis_connection
 
-from config import cache as read_cache
-from config import ratelimit
+from config.platform import ratelimit, read_cache
 from tests.config.helpers import ORDERS, PRODUCTS, TOKEN, assert_throttled, product_url, token_body
 from tests.factories import DEFAULT_PASSWORD, make_product
 from tests.support.services import HungServer, RedisServer, redis_cache_settings
@@ -112,7 +111,7 @@ def test_with_redis_killed_the_api_answers_and_caching_and_limits_resume_after_a
     assert ratelimit.failures > failures  # counted
     assert read_cache.stats["errors"] > errors
     logged = {r.name for r in caplog.records if r.levelno == logging.WARNING}
-    assert {"config.ratelimit", "config.cache"} <= logged, logged
+    assert {"config.platform.ratelimit", "config.platform.read_cache"} <= logged, logged
 
     server.start()  # the same port, empty
     time.sleep(read_cache.BACKOFF_SECONDS)  # the breaker closes by itself

@@ -6,7 +6,7 @@ prove: tests/browser/test_docs.py.)"""
 import gzip
 import re
 
-from config.redoc import CDN_LOGO, LOCAL_LOGO
+from config.api.redoc import CDN_LOGO, LOCAL_LOGO
 
 BUNDLE = "/api/redoc/bundles/redoc.standalone.js"
 

@@ -6,7 +6,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.test import APIClient, APIRequestFactory
 
-from config import schema_view
+from config.api import schema_view
 
 SCHEMA = "/api/schema/"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from config.secret_key import development_secret_key
+from config.platform.secret_key import development_secret_key
 from tests.support.services import ROOT
 
 # What config/settings.py used before: a key anyone who read the repository knew.

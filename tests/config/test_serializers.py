@@ -1,9 +1,9 @@
-"""config.serializers.InputSerializer: each serializer has fields of its own,
+"""config.api.serializers.InputSerializer: each serializer has fields of its own,
 bound to it, however they were copied from the declared ones."""
 
 from rest_framework import serializers
 
-from config.serializers import InputSerializer
+from config.api.serializers import InputSerializer
 from orders.domain.placement import MAX_QUANTITY
 from orders.serializers import OrderCreateInputSerializer
 from users.models import User

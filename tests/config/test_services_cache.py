@@ -1,4 +1,4 @@
-"""config.cache on its own: versioned entries, the bump at commit (in one
+"""config.platform.read_cache on its own: versioned entries, the bump at commit (in one
 round trip for every namespace a transaction changed), and the circuit
 breaker. The transactions here commit for real."""
 
@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import transaction
 
-from config import cache as read_cache
+from config.platform import read_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

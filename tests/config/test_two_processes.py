@@ -11,7 +11,7 @@ import pytest
 from django_redis import get_redis_connection
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from config import ratelimit
+from config.platform import ratelimit
 from tests.config.helpers import TOKEN, assert_throttled, product_url, rate_headers, token_body
 from tests.conftest import requires_postgres
 from tests.factories import DEFAULT_PASSWORD, UserFactory, make_product

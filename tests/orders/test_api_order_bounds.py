@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from config import ratelimit
+from config.platform import ratelimit
 from inventory.domain.bounds import MAX_PRICE
 from inventory.models import Product, StockMovement
 from orders.domain.placement import MAX_LINES, MAX_QUANTITY, DraftLine, OrderDraft, ProductSnapshot, validate_order

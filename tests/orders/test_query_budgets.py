@@ -71,7 +71,7 @@ def placing_queries(api, *, n_lines: int, coupon: str | None) -> int:
 # included (on PostgreSQL the same query draws the order's id); then the
 # INSERT of the order, the UPDATE of stock, the INSERT of the movements, the
 # INSERT of the lines and the INSERT of the confirmation email into the
-# outbox — on PostgreSQL one statement (config.bulk.Writes), on SQLite (no
+# outbox — on PostgreSQL one statement (config.db.bulk.Writes), on SQLite (no
 # writable CTEs, no sequence to draw the id from) five; RELEASE. A coupon
 # adds its lock and its times_used UPDATE.
 PLACE_QUERIES = 5 if connection.vendor == "postgresql" else 9

@@ -3,7 +3,7 @@
 Mass assignment: every write takes exactly the fields its contract names.
 A field it does not take — a flag (`is_staff`), a state (`status`), an owner
 (`customer`), a price or total, a derived count (`stock`, `times_used`) — is
-refused with a 400 on that attr (config.serializers.InputSerializer), the
+refused with a 400 on that attr (config.api.serializers.InputSerializer), the
 request changes nothing, and the same request without that field succeeds.
 
 Excessive data exposure: no response of any operation holds a password, its

@@ -16,7 +16,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 from rest_framework.test import APIClient
 
-from config import cache as read_cache
+from config.platform import read_cache
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.support.threads import run_together
 from tests.users.helpers import TOKEN

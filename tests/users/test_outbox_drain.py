@@ -12,7 +12,7 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 
-from config import cache as read_cache
+from config.platform import read_cache
 from tests.config.test_background import received
 from tests.conftest import requires_postgres
 from tests.factories import make_product

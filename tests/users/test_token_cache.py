@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from config import authentication
+from config.api import authentication
 
 pytestmark = pytest.mark.django_db
 

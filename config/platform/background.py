@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 
 from config.celery import app
-from config.green import os_thread_local
+from config.db.green import os_thread_local
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from config.prepared import Prepared
+from config.db.prepared import Prepared
 
 TOKENS_KEPT = 4096
 _verified: dict[bytes, Token] = {}
@@ -73,4 +73,4 @@ def _user(user_id: Any) -> Any:
 class JWTScheme(SimpleJWTScheme):
     """The schema's security scheme for it: simplejwt's, under the same name."""
 
-    target_class = "config.authentication.JWTAuthentication"
+    target_class = "config.api.authentication.JWTAuthentication"

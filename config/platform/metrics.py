@@ -1,26 +1,24 @@
 """Prometheus metrics of Stockroom's own, and the /metrics endpoint.
 
 django-prometheus counts requests by view, method and status and times them;
-config.observability counts database queries per request; the counters
-below count what the business and the operators care about. With several
+config.platform.observability counts database queries per request; the counters
+below count what the business and the operators care about; an app adds
+what it reads from the database at scrape time to :data:`SCRAPED`. With several
 gunicorn processes, set ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py
 does) and /metrics adds up every process.
 """
 
 import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from config.errors_handler import envelope
-from config.network import address_in
+from config.api.errors_handler import envelope
+from config.platform.network import address_in
 
 logger = logging.getLogger(__name__)
 
@@ -39,35 +37,9 @@ for _reason in ("bad_credentials", "locked"):
     ADMIN_LOGIN_FAILURES.labels(_reason)  # both series from the start, at 0
 
 
-class OutboxCollector:
-    """Outbox emails waiting (pending; retrying: pending after a failure) and
-    failed for good, read from the database at scrape time (the sent ones,
-    most of the table, are not counted)."""
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from django.db.models import Count, Q
-
-        from users.models import OutboxEmail
-
-        pending, failed = OutboxEmail.Status.PENDING, OutboxEmail.Status.FAILED
-        gauge = GaugeMetricFamily("stockroom_outbox_emails", "Outbox emails by status.", labels=["status"])
-        try:
-            counts = OutboxEmail.objects.filter(status__in=[pending, failed]).aggregate(
-                pending=Count("id", filter=Q(status=pending)),
-                retrying=Count("id", filter=Q(status=pending, attempts__gt=0)),
-                failed=Count("id", filter=Q(status=failed)),
-            )
-        except DatabaseError as exc:  # the database is down: /metrics still answers
-            logger.warning("could not count outbox emails: %s", exc)
-            yield gauge
-            return
-        for status, count in counts.items():
-            gauge.add_metric([status], count)
-        yield gauge
-
-
-_outbox_registry = CollectorRegistry(auto_describe=False)
-_outbox_registry.register(OutboxCollector())  # type: ignore[arg-type]
+# Collectors read at scrape time by the process that answers: the apps
+# register theirs (each reads the database, which every process shares).
+SCRAPED = CollectorRegistry(auto_describe=False)
 
 
 def _allowed(address: str) -> bool:
@@ -83,5 +55,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    body = generate_latest(registry) + generate_latest(_outbox_registry)
+    body = generate_latest(registry) + generate_latest(SCRAPED)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -65,7 +65,7 @@ def psycopg_wait(gen: Any, fileno: int, interval: float | None = 0.0, timeout: f
     ``wait_poll`` does: a connection closed under a waiting query ends it
     with psycopg's error instead of a wait without end. A wait with a
     ``timeout`` (psycopg's cancel and notifies) goes to psycopg's own
-    (gevent-patched) ``wait_poll``. Installed by config.postgresql under
+    (gevent-patched) ``wait_poll``. Installed by config.db.postgresql under
     gevent.
     """
     if timeout is not None or interval is None or interval <= 0:

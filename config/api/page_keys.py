@@ -34,7 +34,7 @@ from django.http import QueryDict
 from django_filters.constants import EMPTY_VALUES
 from django_filters.filterset import BaseFilterSet
 
-from config.pagination import PageNumberPagination
+from config.api.pagination import PageNumberPagination
 
 Param = tuple[str, str, bool]
 # A reader: the query → None (as if absent) or (text, valid).
@@ -69,7 +69,7 @@ def _filter_reader(name: str, field: forms.Field) -> Reader:
     ):
         raise ImproperlyConfigured(
             f"filter {name!r} ({type(field).__name__}, {type(widget).__name__}) cannot be keyed by "
-            "config.page_keys: teach it how the view reads that field"
+            "config.api.page_keys: teach it how the view reads that field"
         )
 
     def read(query: QueryDict) -> tuple[str, bool] | None:
@@ -89,7 +89,7 @@ def _filter_reader(name: str, field: forms.Field) -> Reader:
 
 
 def _page_reader(paginator: type[PageNumberPagination]) -> Reader:
-    """``?page=`` as config.pagination reads it: a positive integer (1 is the
+    """``?page=`` as config.api.pagination reads it: a positive integer (1 is the
     first page, as if absent) or one of DRF's ``last_page_strings``."""
     name = paginator.page_query_param
 
@@ -111,7 +111,7 @@ def _page_reader(paginator: type[PageNumberPagination]) -> Reader:
 
 
 def _page_size_reader(paginator: type[PageNumberPagination]) -> Reader:
-    """``?page_size=`` as config.pagination reads it: an integer from 1 to the
+    """``?page_size=`` as config.api.pagination reads it: an integer from 1 to the
     maximum. A size given is kept, even the default: the page's links repeat it."""
     name = paginator.page_size_query_param
 

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from config import metrics
+from config.platform import metrics
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

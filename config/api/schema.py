@@ -22,7 +22,7 @@ from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAuto
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ValidationErrorEnum
 from rest_framework import serializers
 
-from config.serializers import InputSerializer
+from config.api.serializers import InputSerializer
 
 
 class ValidationErrorSerializer(serializers.Serializer):

@@ -31,9 +31,8 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from config import cache as read_cache
-from config import metrics
-from config.network import address_in
+from config.platform import metrics, read_cache
+from config.platform.network import address_in
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +333,7 @@ class _GcraThrottle(BaseThrottle):
     The first of a view's throttles to be asked decides for all of them, in
     one round trip (placing an order counts against two limits); the others
     read their decision from the request. A view with a ``cache_probe(request)``
-    method (a :class:`config.cache.Probe` or None) has that lookup made in
+    method (a :class:`config.platform.read_cache.Probe` or None) has that lookup made in
     the same round trip, and finds it answered on ``request.cache_probe``."""
 
     scope: str = ""

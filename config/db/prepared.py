@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections
 from django.db.models import Model, QuerySet
 
-from config.green import os_thread_local
+from config.db.green import os_thread_local
 
 M = TypeVar("M", bound=Model)
 

@@ -15,14 +15,14 @@ The same check applies to a connection taken from psycopg's pool
 would be a round trip on every request: one the server has ended is
 dropped, and the pool hands over another.
 
-Under gevent, psycopg waits for its socket through config.green.psycopg_wait.
+Under gevent, psycopg waits for its socket through config.db.green.psycopg_wait.
 """
 
 from django.db.backends.postgresql import base
 from psycopg import Connection, pq, waiting
 from psycopg_pool import ConnectionPool
 
-from config.green import is_green, psycopg_wait, readable_now
+from config.db.green import is_green, psycopg_wait, readable_now
 
 if is_green():
     waiting.wait = psycopg_wait  # how every psycopg connection of this process waits for its socket

@@ -113,7 +113,7 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from config.ratelimit import client_ip
+        from config.platform.ratelimit import client_ip
 
         queries = 0
 
