@@ -375,6 +375,10 @@ def outbox_due(*, now: datetime | None = None, limit: int = 500) -> list[tuple[i
 
 
 def _waiting_for_server(now: datetime) -> "QuerySet[OutboxEmail]":
+    """Emails backing off after the mail server was unreachable. One the
+    dispatcher published moments ago (its next attempt pushed no further
+    than the re-dispatch window) is on its way already: waking it would only
+    publish it again."""
     return OutboxEmail.objects.filter(
         status=OutboxEmail.Status.PENDING,
         failure=OutboxEmail.Failure.UNREACHABLE,

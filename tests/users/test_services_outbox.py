@@ -322,6 +322,17 @@ def test_the_check_of_the_mail_server_wakes_every_waiting_email_when_it_answers(
     assert outbox_revive() == 0  # nothing waits any more: the server is not even asked
 
 
+def test_an_email_the_dispatcher_just_published_is_not_woken_again(mail_server, settings):
+    settings.OUTBOX_REDISPATCH_SECONDS = 30
+    mail_server(down=True)
+    (email,) = _fail_while_down(1)
+    mail_server(down=False)
+    assert outbox_revive() == 1
+    assert outbox_due() == [(email.id, 1)]  # published: its next attempt pushed 30 s ahead
+    assert outbox_revive() == 0  # on its way already: not woken, so not published twice
+    assert outbox_due() == []
+
+
 def test_the_check_asks_nothing_of_the_mail_server_while_no_email_waits(mail_server):
     from tests.support.mail import SwitchableBackend
 
