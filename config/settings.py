@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
+    "notifications",
     "users",
     "inventory",
     "orders",
@@ -296,7 +297,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "confirm_publish": False,
 }
 
-# The email outbox (users.outbox): how often the dispatcher looks for due
+# The email outbox (notifications.services): how often the dispatcher looks for due
 # emails, how long a published email may wait before it is published again,
 # how long a worker's claim on an email lasts (longer than a send can take:
 # a worker that dies mid-send delays that email by this much), the backoff
@@ -311,9 +312,9 @@ OUTBOX_RETRY_CAP_SECONDS = env.float("OUTBOX_RETRY_CAP_SECONDS", default=3600.0)
 OUTBOX_REVIVE_SECONDS = env.float("OUTBOX_REVIVE_SECONDS", default=20.0)
 OUTBOX_KEEP_SENT_DAYS = env.int("OUTBOX_KEEP_SENT_DAYS", default=30)
 CELERY_BEAT_SCHEDULE = {
-    "outbox-dispatch": {"task": "users.tasks.outbox_dispatch_task", "schedule": OUTBOX_DISPATCH_SECONDS},
-    "outbox-revive": {"task": "users.tasks.outbox_revive_task", "schedule": OUTBOX_REVIVE_SECONDS},
-    "outbox-purge-sent": {"task": "users.tasks.outbox_purge_sent_task", "schedule": 86400.0},
+    "outbox-dispatch": {"task": "notifications.tasks.outbox_dispatch_task", "schedule": OUTBOX_DISPATCH_SECONDS},
+    "outbox-revive": {"task": "notifications.tasks.outbox_revive_task", "schedule": OUTBOX_REVIVE_SECONDS},
+    "outbox-purge-sent": {"task": "notifications.tasks.outbox_purge_sent_task", "schedule": 86400.0},
     "purge-idempotency-keys": {"task": "orders.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
     # simplejwt's flushexpiredtokens: refresh tokens past their expiry, and their blacklist rows
     "flush-expired-tokens": {"task": "users.tasks.jwt_flush_expired_task", "schedule": 86400.0},

@@ -1,5 +1,5 @@
 """Order emails — confirmation when placed, notice when cancelled — queued in
-the outbox (users.outbox) with what their templates need; the outbox renders
+the outbox (notifications.services) with what their templates need; the outbox renders
 them when it delivers them, outside the request."""
 
 from collections.abc import Sequence
@@ -9,9 +9,9 @@ from django.conf import settings
 
 from config.api.representation import money
 from config.db.bulk import Writes
+from notifications.models import OutboxEmail
+from notifications.services import outbox_enqueue
 from orders.models import Order, OrderLine
-from users.models import OutboxEmail
-from users.outbox import outbox_enqueue
 
 EmailKind = Literal["confirmation", "cancellation"]
 

@@ -2,8 +2,9 @@
 
 from django.template.loader import render_to_string
 
-from users.models import OutboxEmail, User
-from users.outbox import outbox_enqueue
+from notifications.models import OutboxEmail
+from notifications.services import outbox_enqueue
+from users.models import User
 
 
 def welcome_email_enqueue(*, user: User) -> OutboxEmail:

@@ -275,6 +275,8 @@ _CSP_VIOLATION = re.compile(r"'(https?://[^']+)' (?:because it )?violates the fo
 
 def _watch(journey: Journey, context: Any) -> None:
     def on_request_failed(request: Any) -> None:
+        if request.failure == "net::ERR_ABORTED" and not request.is_navigation_request():
+            return  # an image still loading when the page moved on: the browser dropped it
         journey.problems.append(f"failed: {request.method} {request.url} ({request.failure})")
 
     def on_response(response: Any) -> None:

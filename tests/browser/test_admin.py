@@ -179,8 +179,8 @@ def test_staff_cancels_an_order_with_the_action_and_the_stock_comes_back(
 def test_staff_opens_the_outbox(journey: Journey, world: dict[str, Any]) -> None:
     page = journey.page
     log_in_as_staff(journey, world)
-    users = page.locator(".app-users.module")
-    users.get_by_role("link", name="Outbox emails").click()
+    notifications = page.locator(".app-notifications.module")
+    notifications.get_by_role("link", name="Outbox emails").click()
     page.locator("#result_list").wait_for()
     assert page.get_by_role("heading", name=re.compile("outbox email", re.I)).first.is_visible()
     ours = page.locator("#result_list tbody tr", has_text=world["customer"]["email"])

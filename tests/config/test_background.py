@@ -12,8 +12,8 @@ from kombu import Queue
 
 from config.celery import app
 from config.platform import background
+from notifications.tasks import outbox_deliver_task
 from tests.support.services import free_port, publishing_to
-from users.tasks import outbox_deliver_task
 
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
 pytestmark = pytest.mark.skipif(not BROKER, reason="needs CELERY_BROKER_URL (a real broker)")
@@ -47,7 +47,7 @@ def test_the_message_is_celerys_own_and_carries_the_request_id(queue):
     messages = received(queue)
     assert [args for _, args in messages] == [[41], [42]]
     for headers, _ in messages:
-        assert headers["task"] == "users.tasks.outbox_deliver_task"
+        assert headers["task"] == "notifications.tasks.outbox_deliver_task"
         assert headers["request_id"] == "req-background-1"
         assert headers["id"] and headers["root_id"] == headers["id"]
         assert headers["ignore_result"] is True

@@ -130,7 +130,7 @@ def test_a_flush_stores_what_bulk_create_stores(staff, customer):
     """Every kind of value the writes carry (text with quotes and non-ASCII,
     decimals, a NULL, datetimes, a JSON document) arrives as bulk_create
     stores it — on PostgreSQL through one statement with a JSON parameter."""
-    from users.models import OutboxEmail
+    from notifications.models import OutboxEmail
 
     products = [make_product(stock=5) for _ in range(2)]
     when = timezone.now()
@@ -183,7 +183,7 @@ def test_values_of_another_type_are_converted_by_their_field_as_bulk_create_does
     database's own casts would not always match: ``True`` as text is "True"
     for Django, "true" for PostgreSQL; 7.9 as an integer is 7 for Django, an
     error for PostgreSQL)."""
-    from users.models import OutboxEmail
+    from notifications.models import OutboxEmail
 
     product = make_product(stock=5)
     when = timezone.now()
@@ -206,7 +206,7 @@ def test_row_values_are_what_each_fields_own_conversions_give(staff, customer):
     field's value is psycopg's Int2/Int4/Int8, as Django sends it, so a
     statement's parameter types do not depend on the values."""
     from config.db.bulk import _columns, _params
-    from users.models import OutboxEmail
+    from notifications.models import OutboxEmail
 
     product = make_product(stock=5)
     (order,) = bulk_insert([Order(customer=customer, subtotal=Decimal("1"), discount=0, total=Decimal("1"))])

@@ -56,3 +56,24 @@ def test_config_itself_is_the_wiring_and_the_error_kernel_only() -> None:
     modules = {p.name for p in (ROOT / "config").glob("*.py")}
     assert modules == {"__init__.py", "settings.py", "urls.py", "wsgi.py", "asgi.py", "celery.py", "domain_errors.py"}
     assert {p.name for p in (ROOT / "config").iterdir() if p.is_dir() and p.name != "__pycache__"} == set(MAY_IMPORT)
+
+
+# Between apps, dependencies point one way (README, "How it is built").
+APP_MAY_IMPORT = {
+    "notifications": set(),
+    "users": {"notifications"},
+    "inventory": {"users", "notifications"},
+    "orders": {"inventory", "users", "notifications"},
+}
+
+
+@pytest.mark.parametrize("app", sorted(APP_MAY_IMPORT))
+def test_apps_depend_on_each_other_one_way(app: str) -> None:
+    wrong = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in (ROOT / app).rglob("*.py")
+        if "migrations" not in path.parts
+        for name in imports(path)
+        if name.split(".")[0] in APPS - {app} - APP_MAY_IMPORT[app]
+    }
+    assert not wrong

@@ -13,12 +13,12 @@ from datetime import timedelta
 
 import pytest
 
+from notifications.models import OutboxEmail
+from notifications.services import outbox_message_id
+from notifications.tasks import outbox_dispatch_task
 from tests.conftest import ON_POSTGRES
 from tests.factories import make_product
 from tests.support.services import HungServer, SmtpSink, celery_process, free_port, publishing_to, wait_for
-from users.models import OutboxEmail
-from users.outbox import outbox_message_id
-from users.tasks import outbox_dispatch_task
 
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
 pytestmark = [
@@ -75,7 +75,7 @@ def test_an_order_placed_over_http_sends_exactly_one_confirmation(customer_api, 
         time.sleep(1.5)  # a duplicate would have arrived by now
     assert confirmations(sink, order_id) == [f"Your Stockroom order {order_id} is confirmed"]
     # The worker's log lines for that task carry the id of the request that
-    # queued it: the drain that request queued with Redis (users.outbox), the
+    # queued it: the drain that request queued with Redis (notifications.services), the
     # email's own delivery without.
     task = "outbox_drain_task" if os.environ.get("REDIS_URL") else "outbox_deliver_task"
     task_lines = [line for line in (tmp_path / "celery-worker.log").read_text().splitlines() if request_id in line]

@@ -4,13 +4,13 @@ from decimal import Decimal
 
 import pytest
 
+from notifications.models import OutboxEmail
+from notifications.services import outbox_render
 from orders import services
 from orders.domain.placement import DraftLine, OrderDraft
 from orders.emails import order_email_context
 from orders.models import OrderLine
 from tests.factories import make_product
-from users.models import OutboxEmail
-from users.outbox import outbox_render
 
 pytestmark = pytest.mark.django_db
 

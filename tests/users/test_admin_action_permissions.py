@@ -8,12 +8,13 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.core import mail
 
+from notifications.models import OutboxEmail
 from tests.factories import UserFactory
 from users import services
-from users.models import OutboxEmail, User
+from users.models import User
 
 pytestmark = pytest.mark.django_db
-OUTBOX = "/admin/users/outboxemail/"
+OUTBOX = "/admin/notifications/outboxemail/"
 
 
 def test_every_action_of_every_model_admin_declares_the_permissions_it_needs():
@@ -31,13 +32,15 @@ def test_every_action_of_every_model_admin_declares_the_permissions_it_needs():
             for permission in func.allowed_permissions:
                 assert callable(getattr(model_admin, f"has_{permission}_permission", None)), (model, name, permission)
 
-    assert {"users.User.deactivate", "users.OutboxEmail.retry_now", "orders.Order.mark_cancelled"} <= set(seen)
+    assert {"users.User.deactivate", "notifications.OutboxEmail.retry_now", "orders.Order.mark_cancelled"} <= set(seen)
     assert "orders.Coupon.delete_selected" in seen
 
 
 def staff_with(*codenames: str) -> User:
     user = UserFactory(is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="users", codename__in=codenames))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="notifications", codename__in=codenames)
+    )
     return user
 
 

@@ -3,12 +3,12 @@
 import pytest
 from django.core import mail
 
+from notifications.models import OutboxEmail
+from notifications.services import Delivery, outbox_deliver, outbox_enqueue, outbox_message_id
 from tests.factories import UserFactory
-from users.models import OutboxEmail
-from users.outbox import Delivery, outbox_deliver, outbox_enqueue, outbox_message_id
 
 pytestmark = pytest.mark.django_db
-CHANGELIST = "/admin/users/outboxemail/"
+CHANGELIST = "/admin/notifications/outboxemail/"
 
 
 @pytest.fixture

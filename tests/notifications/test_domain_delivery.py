@@ -8,7 +8,7 @@ import ssl
 
 import pytest
 
-from users.domain.delivery import FailureKind, classify_failure
+from notifications.domain.delivery import FailureKind, classify_failure
 
 UNREACHABLE = [
     ConnectionRefusedError(111, "Connection refused"),

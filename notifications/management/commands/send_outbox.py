@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from users.outbox import outbox_deliver_all
+from notifications.services import outbox_deliver_all
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ Three kinds, because each is answered differently:
   connection refused, timed out or dropped, ``421`` "service not
   available", a greeting, TLS or sign-in failure). Nothing is wrong with
   the email; it waits with backoff, and is woken as soon as the server
-  answers again (users.outbox.outbox_revive).
+  answers again (notifications.services.outbox_revive).
 - ``DEFERRED``: the server answered and put this message off for now (a
   ``4xx`` to the recipient, the sender or the data — greylisting, a full
   mailbox), or refused the sender or the data, which an operator can mend.

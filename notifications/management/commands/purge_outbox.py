@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from users.outbox import outbox_purge_sent
+from notifications.services import outbox_purge_sent
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from users.models import OutboxEmail
-from users.outbox import (
+from notifications.models import OutboxEmail
+from notifications.services import (
     Delivery,
     outbox_deliver,
     outbox_drain,
@@ -20,7 +20,7 @@ from users.outbox import (
     outbox_retry_now,
     outbox_revive,
 )
-from users.tasks import outbox_purge_sent_task, outbox_revive_task
+from notifications.tasks import outbox_purge_sent_task, outbox_revive_task
 
 pytestmark = pytest.mark.django_db
 

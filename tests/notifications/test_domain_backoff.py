@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from users.domain.backoff import retry_delay
+from notifications.domain.backoff import retry_delay
 
 
 class Fixed(Random):

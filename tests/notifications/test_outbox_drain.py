@@ -1,5 +1,5 @@
 """Many emails, one message: with Redis and a real broker, the emails of a
-burst of orders are announced by one drain message (users.outbox), the drain
+burst of orders are announced by one drain message (notifications.services), the drain
 delivers each of them once, and every failure falls back to what worked
 before (one message per email, or the dispatcher). Needs REDIS_URL and
 CELERY_BROKER_URL; the threads need PostgreSQL. Skipped with a reason
@@ -13,15 +13,15 @@ from django.core import mail
 from django.core.cache import cache
 
 from config.platform import read_cache
+from notifications.models import OutboxEmail
+from notifications.services import DRAIN_FLAG, Delivery, outbox_deliver, outbox_drain, outbox_enqueue
+from notifications.tasks import outbox_drain_task
 from tests.config.test_background import received
 from tests.conftest import requires_postgres
 from tests.factories import make_product
 from tests.support.recording import redis_commands
 from tests.support.services import free_port, publishing_to
 from tests.support.threads import run_together
-from users.models import OutboxEmail
-from users.outbox import DRAIN_FLAG, Delivery, outbox_deliver, outbox_drain, outbox_enqueue
-from users.tasks import outbox_drain_task
 
 pytestmark = [
     pytest.mark.skipif(
@@ -32,8 +32,8 @@ pytestmark = [
 ]
 
 ORDERS = "/api/v1/orders/"
-DRAIN = "users.tasks.outbox_drain_task"
-DELIVER = "users.tasks.outbox_deliver_task"
+DRAIN = "notifications.tasks.outbox_drain_task"
+DELIVER = "notifications.tasks.outbox_deliver_task"
 
 
 def place_orders(client, n: int) -> None:  # type: ignore[no-untyped-def]

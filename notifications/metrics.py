@@ -7,7 +7,7 @@ from django.db import DatabaseError
 from django.db.models import Count, Q
 from prometheus_client.core import GaugeMetricFamily
 
-from users.models import OutboxEmail
+from notifications.models import OutboxEmail
 
 logger = logging.getLogger(__name__)
 

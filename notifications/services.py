@@ -14,7 +14,7 @@ the dispatcher publishes it again. Every attempt carries the same
 only duplicate possible — a crash between the server's acceptance and the
 record of it — is one that mail clients show once.
 
-A failure is classified (users.domain.delivery): only a permanent refusal of
+A failure is classified (notifications.domain.delivery): only a permanent refusal of
 the recipient marks the email failed. Any other failure waits with backoff
 per email (``OUTBOX_RETRY_BASE_SECONDS`` doubling up to
 ``OUTBOX_RETRY_CAP_SECONDS``), for as long as it takes; and an email that
@@ -41,9 +41,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from config.db.bulk import Writes
-from users.domain.backoff import retry_delay
-from users.domain.delivery import Failure, FailureKind, classify_failure
-from users.models import OutboxEmail
+from notifications.domain.backoff import retry_delay
+from notifications.domain.delivery import Failure, FailureKind, classify_failure
+from notifications.models import OutboxEmail
 
 logger = logging.getLogger(__name__)
 _rng = Random()
@@ -138,7 +138,7 @@ def outbox_announce(email_id: int, first: bool | None) -> None:
     either is harmless: a drain that finds nothing, a delivery that skips.
     """
     from config.platform.background import publish
-    from users.tasks import outbox_deliver_task, outbox_drain_task
+    from notifications.tasks import outbox_deliver_task, outbox_drain_task
 
     if first is not None:
         if first and not publish(outbox_drain_task):

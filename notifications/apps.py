@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from config.platform.metrics import SCRAPED
+        from notifications.metrics import OutboxCollector
+
+        SCRAPED.register(OutboxCollector())  # type: ignore[arg-type]

@@ -1,0 +1,71 @@
+"""Celery tasks of the email outbox: fetch by id, call the service."""
+
+import logging
+
+from celery import shared_task
+
+from notifications.services import (
+    DRAIN_LIMIT,
+    outbox_deliver,
+    outbox_drain,
+    outbox_due,
+    outbox_purge_sent,
+    outbox_revive,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_deliver_task(email_id: int, attempts: int | None = None) -> str:
+    """Deliver one outbox email, asked for when it had ``attempts`` attempts
+    (None: whatever it has). Safe to run twice: the second run finds it sent,
+    or tried since, and does nothing."""
+    return outbox_deliver(email_id=email_id, attempts=attempts).value
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_drain_task() -> int:
+    """Deliver every email never tried (published once for many emails, see
+    notifications.services.outbox_announce). Safe to run twice, or side by side. If it
+    stopped at its limit, it queues itself again for the rest."""
+    from config.platform.background import publish
+
+    taken = outbox_drain()
+    if taken >= DRAIN_LIMIT:
+        publish(outbox_drain_task)  # if the broker refuses, the dispatcher finds the rest when due
+    return taken
+
+
+@shared_task(ignore_result=True)
+def outbox_dispatch_task() -> int:
+    """Publish every outbox email whose next attempt is due (Celery beat, every
+    ``OUTBOX_DISPATCH_SECONDS``)."""
+    due = outbox_due()
+    for email_id, attempts in due:
+        try:
+            outbox_deliver_task.apply_async((email_id, attempts), retry=False)
+        except Exception:  # the broker went away mid-way: the rows are due again later
+            logger.exception("could not publish outbox email %s", email_id)
+            break
+    return len(due)
+
+
+@shared_task(ignore_result=True)
+def outbox_revive_task() -> int:
+    """While emails wait for an unreachable mail server, check it, and when it
+    answers, publish them all now (Celery beat, every ``OUTBOX_REVIVE_SECONDS``)."""
+    woken = outbox_revive()
+    if woken:
+        outbox_dispatch_task()
+    return woken
+
+
+@shared_task(ignore_result=True)
+def outbox_purge_sent_task() -> int:
+    """Delete emails sent more than ``OUTBOX_KEEP_SENT_DAYS`` ago (Celery beat, daily)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    return outbox_purge_sent(older_than=timedelta(days=settings.OUTBOX_KEEP_SENT_DAYS))
