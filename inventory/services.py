@@ -13,10 +13,9 @@ from typing import Any
 
 import orjson
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 
-from config.db.bulk import Writes, next_id
+from config.db import bulk
 from config.db.prepared import Prepared
 from config.domain_errors import Problem
 from config.platform import read_cache
@@ -48,43 +47,21 @@ LOCKED_FIELDS = ("id", "sku", "name", "price", "is_active", "stock")
 
 
 @cache
-def _locking(draw_id_of: type[Model] | None) -> Prepared[Product]:
+def _locking() -> Prepared[Product]:
     """Lock the named products in id order and read their stock (and what an
-    order snapshots of them): one prepared query, whatever the number of ids;
-    with ``draw_id_of``, the query also draws that model's next primary key."""
-
-    def build(ids: tuple[int, ...]) -> Any:
-        products = Product.objects.select_for_update().filter(id__in=ids).order_by("id")
-        if draw_id_of is not None and (drawn := next_id(draw_id_of)) is not None:
-            return products.annotate(new_id=drawn).values_list(*LOCKED_FIELDS, "new_id")
-        return products.values_list(*LOCKED_FIELDS)
-
-    return Prepared(build)
+    order snapshots of them): one prepared query, whatever the number of ids."""
+    return Prepared(
+        lambda ids: Product.objects.select_for_update().filter(id__in=ids).order_by("id").values_list(*LOCKED_FIELDS)
+    )
 
 
-class Locked(dict[int, dict[str, Any]]):
-    """The locked product rows by id; ``new_id``: the primary key drawn for
-    the caller in the same query (None if none was asked for, no row was
-    locked, or the database draws no keys ahead)."""
-
-    new_id: int | None = None
-
-
-def products_lock(product_ids: Iterable[int], *, draw_id_of: type[Model] | None = None) -> Locked:
+def products_lock(product_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Lock the named product rows (``SELECT … FOR UPDATE``, in id order, so
     two transactions never deadlock) and return them by id, stock included.
     Ids that name no product are left out. The caller holds the transaction;
-    what it reads stays true until it commits.
-
-    ``draw_id_of``: a model whose next primary key the same query draws
-    (:func:`config.db.bulk.next_id`) — placing an order locks its products and
-    learns its id in one round trip, so the order is written with its lines."""
+    what it reads stays true until it commits."""
     ids = sorted(set(product_ids))
-    locked = Locked()
-    for row in _locking(draw_id_of).values(ids=ids) if ids else ():
-        locked.new_id = row.pop("new_id", None)
-        locked[row["id"]] = row
-    return locked
+    return {row["id"]: row for row in _locking().values(ids=ids)} if ids else {}
 
 
 @transaction.atomic
@@ -116,14 +93,14 @@ def stock_apply_locked(
     reason: str,
     created_by_id: int | None,
     order_id: int | None = None,
-    writes: Writes | None = None,
 ) -> list[StockMovement]:
     """:func:`stock_move` for a caller that holds the transaction and has
     locked the products already (``locked``, from :func:`products_lock`).
 
-    One UPDATE and one bulk INSERT whatever the number of changes, sent at
-    once — or, given the caller's ``writes``, with the caller's other writes
-    when it flushes them (the movements' keys are set then). Raises
+    One UPDATE and one bulk INSERT whatever the number of changes, sent
+    together (:func:`config.db.bulk.writes_gathered`) — with the caller's
+    other writes when the caller has opened a unit of work, and the
+    movements' keys are set when it sends them. Raises
     ``InsufficientStock`` naming every short change, before writing anything;
     the database's CHECK (stock >= 0) backs the rule up. Raises
     ``StockLimitExceeded`` for an increase the ledger rule refuses (above the
@@ -137,25 +114,22 @@ def stock_apply_locked(
     net: dict[int, int] = {}
     for a in applied:
         net[a.product_id] = net.get(a.product_id, 0) + a.delta
-    gathered = writes or Writes()
-    gathered.execute(*_stock_add_sql(net))
     read_cache.changed(CATALOG)
-    movements = gathered.insert(
-        [
-            StockMovement(
-                product_id=a.product_id,
-                delta=a.delta,
-                reason=reason,
-                order_id=order_id,
-                balance_after=a.balance_after,
-                created_by_id=created_by_id,
-            )
-            for a in applied
-        ]
-    )
-    if writes is None:
-        gathered.flush()
-    return movements
+    with bulk.writes_gathered():
+        bulk.execute(*_stock_add_sql(net))
+        return bulk.insert(
+            [
+                StockMovement(
+                    product_id=a.product_id,
+                    delta=a.delta,
+                    reason=reason,
+                    order_id=order_id,
+                    balance_after=a.balance_after,
+                    created_by_id=created_by_id,
+                )
+                for a in applied
+            ]
+        )
 
 
 def _stock_add_sql(net: Mapping[int, int]) -> tuple[str, list[Any]]:

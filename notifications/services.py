@@ -40,7 +40,7 @@ from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from config.db.bulk import Writes
+from config.db import bulk
 from notifications.domain.backoff import retry_delay
 from notifications.domain.delivery import Failure, FailureKind, classify_failure
 from notifications.models import OutboxEmail
@@ -65,20 +65,19 @@ def outbox_enqueue(
     html: str = "",
     template: str = "",
     context: dict[str, Any] | None = None,
-    writes: Writes | None = None,
 ) -> OutboxEmail:
     """Write an email to the outbox and publish its delivery after commit.
 
     The body is ``text`` (and ``html``), or the templates ``<template>.txt``
     and ``<template>.html`` rendered with ``context`` (JSON values) when the
     email is delivered. The caller holds the transaction: if it rolls back,
-    no email exists. Given the caller's ``writes``, the row is written when
-    the caller flushes them (and its key is set then).
+    no email exists. In the caller's unit of work
+    (:func:`config.db.bulk.writes_gathered`), the row is written with the
+    unit's other writes (and its key is set then).
     """
     if bool(text) == bool(template):
         raise ValueError("an email needs a text body or a template, not both")
-    gathered = writes or Writes()
-    (email,) = gathered.insert(
+    (email,) = bulk.insert(
         [
             OutboxEmail(
                 kind=kind,
@@ -92,9 +91,7 @@ def outbox_enqueue(
             )
         ]
     )
-    gathered.then(lambda: _announce_on_commit(email.id))
-    if writes is None:
-        gathered.flush()
+    bulk.after_write(lambda: _announce_on_commit(email.id))
     return email
 
 

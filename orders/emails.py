@@ -8,7 +8,6 @@ from typing import Any, Literal
 from django.conf import settings
 
 from config.api.representation import money
-from config.db.bulk import Writes
 from notifications.models import OutboxEmail
 from notifications.services import outbox_enqueue
 from orders.models import Order, OrderLine
@@ -49,16 +48,12 @@ def order_email_context(order: Order, lines: Sequence[OrderLine]) -> dict[str, A
     }
 
 
-def order_email_enqueue(
-    *, order: Order, lines: Sequence[OrderLine], kind: EmailKind, writes: Writes | None = None
-) -> OutboxEmail:
-    """Queue an order email. The caller holds the transaction that changed the
-    order (and, given ``writes``, flushes them)."""
+def order_email_enqueue(*, order: Order, lines: Sequence[OrderLine], kind: EmailKind) -> OutboxEmail:
+    """Queue an order email. The caller holds the transaction that changed the order."""
     return outbox_enqueue(
         kind=f"order_{kind}",
         to=order.customer.email,
         subject=SUBJECTS[kind].format(id=order.id),
         template=f"orders/{kind}",
         context=order_email_context(order, lines),
-        writes=writes,
     )

@@ -68,10 +68,16 @@ class OrderSerializer(_CurrencyMixin, serializers.ModelSerializer[Order]):
         read_only_fields = fields
 
     def to_representation(self, instance: Order) -> dict[str, Any]:
-        customer = instance.customer
-        row = {name: getattr(instance, name) for name in ORDER_COLUMNS if "__" not in name}
-        row.update(customer__email=customer.email, customer__username=customer.username)
-        return order_representation(row, [{n: getattr(line, n) for n in LINE_COLUMNS} for line in instance.lines.all()])
+        return order_model_representation(instance, instance.lines.all())
+
+
+def order_model_representation(order: Order, lines: Iterable[OrderLine]) -> dict[str, Any]:
+    """:class:`OrderSerializer`'s output from an order and its lines (in position
+    order) as models: an order just placed is rendered from the lines it wrote."""
+    customer = order.customer
+    row = {name: getattr(order, name) for name in ORDER_COLUMNS if "__" not in name}
+    row.update(customer__email=customer.email, customer__username=customer.username)
+    return order_representation(row, [{n: getattr(line, n) for n in LINE_COLUMNS} for line in lines])
 
 
 def order_representation(order: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ transactions never wait on each other in a cycle.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.db.bulk import Writes, bulk_insert
+from config.db import bulk
 from config.domain_errors import Problem
 from config.platform import metrics, read_cache
 from inventory.domain.ledger import StockChange
@@ -55,19 +56,28 @@ def _terms(coupon: Coupon) -> CouponTerms:
     )
 
 
+@dataclass(frozen=True)
+class PlacedOrder:
+    """An order just placed, with its lines as written (in position order):
+    what the caller renders, without reading the lines back."""
+
+    order: Order
+    lines: list[OrderLine]
+
+
 @transaction.atomic
-def order_place(*, customer: User, draft: OrderDraft) -> Order:
+def order_place(*, customer: User, draft: OrderDraft) -> PlacedOrder:
     """Place an order: take its stock and one coupon use, all or nothing.
 
-    Locks the products (one query, id order, which on PostgreSQL also draws
-    the order's id), then the coupon; checks and prices the draft against
-    what it locked; then writes the order, takes the stock through the
-    inventory ledger (movements carry the order id), writes the lines and
-    puts the confirmation email in the outbox — on PostgreSQL in one
-    statement (config.db.bulk.Writes) — and publishes the email after commit.
+    Locks the products (one query, id order), then the coupon; checks and
+    prices the draft against what it locked; then, in one unit of work
+    (:func:`config.db.bulk.writes_gathered`: one statement on PostgreSQL),
+    writes the order, takes the stock through the inventory ledger
+    (movements carry the order id), writes the lines and puts the
+    confirmation email in the outbox, which publishes it after commit.
     The number of queries does not grow with the number of lines.
     """
-    locked = products_lock((line.product_id for line in draft.lines), draw_id_of=Order)
+    locked = products_lock(line.product_id for line in draft.lines)
     catalog = {
         pid: ProductSnapshot(p["id"], p["sku"], p["name"], p["price"], p["is_active"]) for pid, p in locked.items()
     }
@@ -75,59 +85,54 @@ def order_place(*, customer: User, draft: OrderDraft) -> Order:
     coupon = _lock_coupon(valid.coupon) if valid.coupon else None
     priced = price_order(valid, _terms(coupon) if coupon else None, now=timezone.now())
 
-    order = Order(
-        id=locked.new_id,
-        customer=customer,
-        subtotal=priced.subtotal,
-        discount=priced.discount,
-        total=priced.total,
-        coupon=coupon,
-        coupon_code=priced.coupon,
-    )
-    # Everything below depends on nothing but the order's id: one statement.
-    writes = Writes()
-    if order.id is None:  # no id drawn ahead (SQLite): the INSERT tells it
-        bulk_insert([order])
-    else:
-        writes.insert([order])
-    stock_apply_locked(
-        locked=locked,
-        changes=[StockChange(line.product_id, -line.quantity, attr=line.attr) for line in priced.lines],
-        reason=f"order {order.id} placed",
-        created_by_id=customer.id,
-        order_id=order.id,
-        writes=writes,
-    )
-    lines = writes.insert(
-        [
-            OrderLine(
-                order=order,
-                position=position,
-                product_id=line.product_id,
-                sku=line.sku,
-                name=line.name,
-                unit_price=line.unit_price,
-                quantity=line.quantity,
-                line_total=line.line_total,
-            )
-            for position, line in enumerate(priced.lines)
-        ]
-    )
-    order_email_enqueue(order=order, lines=lines, kind="confirmation", writes=writes)
-    writes.flush()
+    with bulk.writes_gathered():
+        # The stock movements, the lines and the email name the order: its key first.
+        (order,) = bulk.insert(
+            [
+                Order(
+                    customer=customer,
+                    subtotal=priced.subtotal,
+                    discount=priced.discount,
+                    total=priced.total,
+                    coupon=coupon,
+                    coupon_code=priced.coupon,
+                )
+            ],
+            keys_now=True,
+        )
+        stock_apply_locked(
+            locked=locked,
+            changes=[StockChange(line.product_id, -line.quantity, attr=line.attr) for line in priced.lines],
+            reason=f"order {order.id} placed",
+            created_by_id=customer.id,
+            order_id=order.id,
+        )
+        lines = bulk.insert(
+            [
+                OrderLine(
+                    order=order,
+                    position=position,
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    name=line.name,
+                    unit_price=line.unit_price,
+                    quantity=line.quantity,
+                    line_total=line.line_total,
+                )
+                for position, line in enumerate(priced.lines)
+            ]
+        )
+        order_email_enqueue(order=order, lines=lines, kind="confirmation")
     if coupon is not None:
         Coupon.objects.filter(id=coupon.id).update(times_used=F("times_used") + 1)
-    # The caller renders the order next: hand it the lines just written
-    # instead of reading them back.
-    order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     read_cache.changed(ORDERS)
     transaction.on_commit(metrics.ORDERS_PLACED.inc)
-    return order
+    return PlacedOrder(order, lines)
 
 
 @transaction.atomic
 def order_place_idempotent(
-    *, customer: User, draft: OrderDraft, key: str, request_body: Any, render: Callable[[Order], Any]
+    *, customer: User, draft: OrderDraft, key: str, request_body: Any, render: Callable[[PlacedOrder], Any]
 ) -> tuple[idempotency.StoredResponse, bool]:
     """:func:`order_place` guarded by an Idempotency-Key.
 
@@ -137,8 +142,8 @@ def order_place_idempotent(
     claim = idempotency.idempotency_claim(user=customer, key=key, fingerprint=idempotency.fingerprint(request_body))
     if isinstance(claim, idempotency.StoredResponse):
         return claim, True
-    order = order_place(customer=customer, draft=draft)
-    response = idempotency.StoredResponse(201, render(order))
+    placed = order_place(customer=customer, draft=draft)
+    response = idempotency.StoredResponse(201, render(placed))
     idempotency.idempotency_complete(claim=claim, status=response.status, body=response.body)
     return response, False
 

@@ -29,6 +29,7 @@ from orders.serializers import (
     OrderTransitionInputSerializer,
     TopCustomerSerializer,
     TopCustomersQuerySerializer,
+    order_model_representation,
     order_representation,
 )
 
@@ -43,6 +44,10 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 def _render(order: Order) -> Any:
     return OrderSerializer(order).data
+
+
+def _render_placed(placed: services.PlacedOrder) -> Any:
+    return order_model_representation(placed.order, placed.lines)
 
 
 @extend_schema(tags=["orders"])
@@ -97,12 +102,12 @@ class OrderViewSet(viewsets.GenericViewSet):
         )
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            order = services.order_place(customer=request.user, draft=draft)
-            return Response(_render(order), status=status.HTTP_201_CREATED)
+            placed = services.order_place(customer=request.user, draft=draft)
+            return Response(_render_placed(placed), status=status.HTTP_201_CREATED)
         if not 1 <= len(key) <= 255:
             raise ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
         response, replayed = services.order_place_idempotent(
-            customer=request.user, draft=draft, key=key, request_body=request.data, render=_render
+            customer=request.user, draft=draft, key=key, request_body=request.data, render=_render_placed
         )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return Response(response.body, status=response.status, headers=headers)

@@ -1,4 +1,5 @@
-"""Insert new rows of one model in one statement: bulk_create's job, for the hot path.
+"""Insert new rows of one model in one statement, and a unit of work that
+sends a transaction's writes together: bulk_create's job, for the hot path.
 
 Placing an order inserts its lines and its stock movements; Django's
 ``bulk_create`` spends about 0.6 ms of Python on each (options, batching,
@@ -7,28 +8,32 @@ costs here. :func:`bulk_insert` does the part we use — new rows, one
 statement, primary keys set from ``RETURNING`` — with each field's own
 ``pre_save`` and ``get_db_prep_save``, so the stored values are the ones
 ``bulk_create`` would store (a test holds it to that). Like ``bulk_create``,
-it sends no signals and calls no ``save()``. A new row may carry a primary
-key drawn ahead from the table's sequence (:func:`next_id`, in the same round
-trip as a query the caller makes anyway), so that the rows that point to it
-can be written in the same statement.
+it sends no signals and calls no ``save()``.
 
-:class:`Writes` goes one step further for a transaction that writes several
-tables at once (placing an order: the stock, its movements, the lines, the
-outbox row): the writes are gathered, then sent together — on PostgreSQL as
-one statement of data-modifying CTEs, one round trip instead of one each;
-elsewhere (SQLite has no writable CTEs) one statement each, as before.
+:func:`writes_gathered` is the unit of work of a transaction that writes
+several tables at once (placing an order: the stock, its movements, the
+lines, the outbox row). Inside it, every service's :func:`insert` and
+:func:`execute` — inventory's, the outbox's, the caller's — are gathered
+and sent together when the block ends: on PostgreSQL as one statement of
+data-modifying CTEs, one round trip instead of one each; elsewhere (SQLite
+has no writable CTEs) one statement each. Outside a block they are sent at
+once, so a service writes the same way whoever calls it, and no service's
+signature carries the unit. A row that others in the unit point to is
+inserted with ``keys_now`` (its key drawn from the sequence, or the row
+written at once where there is none).
 """
 
 import json
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connections, models, router
-from django.db.models import BigIntegerField, Field, Model
-from django.db.models.expressions import RawSQL
+from django.db.models import Field, Model
 from psycopg.types.json import Json, Jsonb
 
 M = TypeVar("M", bound=Model)
@@ -42,20 +47,6 @@ def _columns(model: type[Model], with_pk: bool = False) -> tuple[list[Field], Fi
     if opts.parents or not opts.pk.db_returning:  # type: ignore[union-attr]
         raise TypeError(f"bulk_insert needs a model with a database-generated primary key: {model.__name__}")
     return [f for f in opts.concrete_fields if with_pk or f is not opts.pk], opts.pk  # type: ignore[return-value]
-
-
-def next_id(model: type[Model]) -> RawSQL | None:
-    """An expression that draws the next primary key of ``model`` from its
-    sequence — to annotate a query the caller runs anyway, so the id costs no
-    round trip of its own — or None where the database has no sequences
-    (SQLite: insert the row to learn its id). It is an uncorrelated subquery
-    (an InitPlan): one id per execution of the query, however many rows it
-    returns, and none when it returns no row."""
-    connection = connections[router.db_for_write(model)]
-    if connection.vendor != "postgresql":
-        return None
-    table, column = connection.ops.quote_name(model._meta.db_table), model._meta.pk.column  # type: ignore[union-attr]
-    return RawSQL("(SELECT nextval(pg_get_serial_sequence(%s, %s)))", (table, column), output_field=BigIntegerField())
 
 
 def _with_pk(objs: Sequence[Model]) -> bool:
@@ -280,3 +271,85 @@ class Writes:
                 ids[n].append(value)
         for n, objs in inserts.items():
             _saved(objs, ids[n], self.alias)
+
+
+# --- The unit of work ---------------------------------------------------------------
+
+
+class _Units(threading.local):
+    """The units open in this thread (under gevent, this greenlet: its
+    ``threading.local`` is the greenlet's), innermost last."""
+
+    def __init__(self) -> None:
+        self.open: list[Writes] = []
+
+
+_units = _Units()
+
+
+@contextmanager
+def writes_gathered(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Gather the writes made by :func:`insert` and :func:`execute` inside the
+    block, and send them together when it ends; then run the
+    :func:`after_write` callbacks. The caller holds the transaction: an
+    exception in the block sends nothing (and rolls the transaction back).
+    A block inside another joins it: the outermost one sends."""
+    if _units.open:
+        yield
+        return
+    if not connections[using].in_atomic_block:
+        raise RuntimeError("writes_gathered needs the caller's transaction")
+    unit = Writes(using)
+    _units.open.append(unit)
+    try:
+        yield
+    finally:
+        _units.open.pop()
+    unit.flush()
+
+
+def _draw_keys(model: type[Model], count: int, alias: str) -> list[int]:
+    """``count`` new primary keys of ``model`` from its sequence (PostgreSQL)."""
+    connection = connections[alias]
+    table, column = connection.ops.quote_name(model._meta.db_table), model._meta.pk.column  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def insert(objs: Sequence[M], *, keys_now: bool = False) -> list[M]:
+    """Insert ``objs`` (new instances of one model, as :func:`bulk_insert`): in
+    the open unit of work, when it sends (their keys are set then), or at once
+    if none is open. ``keys_now``: set their keys now, for rows of the unit
+    that point to them — drawn from the table's sequence where the database
+    has one (one query), else by inserting the rows now."""
+    unit = _units.open[-1] if _units.open else None
+    if unit is None or not objs:
+        return bulk_insert(objs)
+    if keys_now:
+        if connections[unit.alias].vendor != "postgresql":
+            return bulk_insert(objs)
+        for obj, key in zip(objs, _draw_keys(type(objs[0]), len(objs), unit.alias), strict=True):
+            obj.pk = key
+    return unit.insert(objs)
+
+
+def execute(sql: str, params: Sequence[Any]) -> None:
+    """Run a statement that returns nothing: in the open unit of work, or at once."""
+    unit = _units.open[-1] if _units.open else None
+    if unit is None:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(sql, params)
+    else:
+        unit.execute(sql, params)
+
+
+def after_write(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the writes before it are sent (it may read the new keys)."""
+    unit = _units.open[-1] if _units.open else None
+    if unit is None:
+        callback()
+    else:
+        unit.then(callback)

@@ -42,7 +42,7 @@ def seed(tag: str) -> dict[str, Any]:
     )
     order = order_services.order_place(
         customer=customer, draft=OrderDraft((DraftLine(mug.id, 3), DraftLine(cap.id, 2)), None)
-    )
+    ).order
     return {
         "password": PASSWORD,
         "staff": {"id": staff.id, "email": staff.email},

@@ -5,11 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config.db.bulk import Writes, bulk_insert, next_id
-from inventory.models import StockMovement
-from inventory.services import products_lock
+from config.db import bulk
+from config.db.bulk import Writes, bulk_insert
+from inventory.models import Product, StockMovement
 from orders.models import Order, OrderLine
 from tests.factories import make_product
 from users.models import User
@@ -46,7 +47,7 @@ def test_decimals_and_foreign_keys_round_trip(customer):
     from orders.domain.placement import DraftLine, OrderDraft
 
     product = make_product(price="12.50", stock=5)
-    order = services.order_place(customer=customer, draft=OrderDraft((DraftLine(product.id, 1),)))
+    order = services.order_place(customer=customer, draft=OrderDraft((DraftLine(product.id, 1),))).order
     (line,) = OrderLine.objects.filter(order=order)
     assert (line.unit_price, line.line_total, line.position, line.product_id) == (
         product.price,
@@ -82,36 +83,74 @@ def test_new_rows_may_carry_keys_drawn_ahead(staff, customer, django_assert_num_
         (first.id + 10, -1),
         (first.id + 11, 3),
     ]
-    # In Writes, the row that the others point to goes in the same flush.
-    drawn = products_lock([product.id], draw_id_of=Order).new_id  # None on SQLite: any free key will do
-    order = Order(id=drawn or (Order.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1)
-    order.customer, order.subtotal, order.total = customer, 1, 1
-    writes = Writes()
-    writes.insert([order])
-    (line,) = writes.insert(
-        [OrderLine(order=order, position=0, product=product, sku="S", name="N", unit_price=1, quantity=1, line_total=1)]
+
+
+def line_of(order, product) -> OrderLine:
+    return OrderLine(
+        order=order, position=0, product=product, sku="S", name="N", unit_price=1, quantity=1, line_total=1
     )
-    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
-        writes.flush()
+
+
+def test_a_unit_of_work_sends_the_writes_of_every_service_together(customer):
+    """Inside writes_gathered, insert() and execute() wait for the end of the
+    block, whoever calls them (a service's own block joins the open one); the
+    row the others point to gets its key at once; the writes then go in one
+    statement on PostgreSQL, one each elsewhere."""
+    product = make_product(stock=5)
+    seen: list[str] = []
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with bulk.writes_gathered():
+            (order,) = bulk.insert([Order(customer=customer, subtotal=1, discount=0, total=1)], keys_now=True)
+            assert order.id is not None
+            with bulk.writes_gathered():
+                bulk.execute("UPDATE inventory_product SET stock = stock - %s WHERE id = %s", [1, product.id])
+                (line,) = bulk.insert([line_of(order, product)])
+                bulk.after_write(lambda: seen.append(f"line key {line.pk is not None}"))
+            assert line.pk is None and seen == []  # the inner block sent nothing
+            before_the_end = len(queries)
+        after_the_end = len(queries)
+    assert before_the_end == 1  # the key drawn (PostgreSQL), or the order inserted (SQLite)
+    assert after_the_end - before_the_end == (1 if connection.vendor == "postgresql" else 2)
+    assert seen == ["line key True"]
     assert OrderLine.objects.get(id=line.id).order_id == order.id
+    assert Product.objects.get(id=product.id).stock == 4
 
 
-def test_next_id_draws_a_key_in_a_query_the_caller_makes_anyway(customer, django_assert_num_queries):
-    products = [make_product(stock=5) for _ in range(3)]
-    ids = [p.id for p in products]
-    if connection.vendor != "postgresql":  # SQLite has no sequences: its INSERT tells the id
-        assert next_id(Order) is None
-        assert products_lock(ids, draw_id_of=Order).new_id is None
-        return
-    with django_assert_num_queries(1):
-        locked = products_lock(ids, draw_id_of=Order)
-    assert sorted(locked) == sorted(ids)  # three rows locked, one id drawn for them all
-    again = products_lock(ids, draw_id_of=Order).new_id
-    assert again == locked.new_id + 1
-    assert products_lock(ids).new_id is None
-    (order,) = bulk_insert([Order(id=again, customer=customer, subtotal=1, discount=0, total=1)])
-    # A row that draws its own key goes on from there: no key is given twice.
-    assert bulk_insert([Order(customer=customer, subtotal=1, discount=0, total=1)])[0].id == order.id + 1
+def test_outside_a_unit_of_work_writes_go_at_once(staff, customer):
+    product = make_product(stock=5)
+    (order,) = bulk.insert([Order(customer=customer, subtotal=1, discount=0, total=1)], keys_now=True)
+    assert Order.objects.filter(id=order.id).exists()
+    bulk.execute("UPDATE inventory_product SET stock = stock + %s WHERE id = %s", [2, product.id])
+    assert Product.objects.get(id=product.id).stock == 7
+    seen = []
+    bulk.after_write(lambda: seen.append(1))
+    assert seen == [1]
+
+
+def test_an_error_in_the_unit_of_work_sends_nothing(staff, customer):
+    product = make_product(stock=5)
+    with pytest.raises(ZeroDivisionError), transaction.atomic(), bulk.writes_gathered():
+        bulk.execute("UPDATE inventory_product SET stock = stock + %s WHERE id = %s", [2, product.id])
+        1 / 0  # noqa: B018
+    assert Product.objects.get(id=product.id).stock == 5
+    with bulk.writes_gathered():  # and the next unit starts empty
+        pass
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around it
+def test_a_unit_of_work_needs_the_callers_transaction():
+    with pytest.raises(RuntimeError, match="transaction"), bulk.writes_gathered():
+        pass
+
+
+def test_keys_drawn_ahead_are_never_given_twice(customer):
+    with transaction.atomic(), bulk.writes_gathered():
+        first, second = bulk.insert(
+            [Order(customer=customer, subtotal=1, discount=0, total=1) for _ in range(2)], keys_now=True
+        )
+    assert second.id == first.id + 1
+    # A row that draws its own key goes on from there.
+    assert bulk_insert([Order(customer=customer, subtotal=1, discount=0, total=1)])[0].id == second.id + 1
 
 
 # --- Writes: several writes sent together ------------------------------------------

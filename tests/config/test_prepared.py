@@ -22,9 +22,11 @@ def orders(customer, other_customer) -> list[Order]:
     products = [make_product(price=p, stock=10) for p in ("0.00", "12.5", "9999999999.99")]
     Coupon.objects.create(code="TENOFF", percent_off=Decimal("10"))
     return [
-        services.order_place(customer=customer, draft=OrderDraft((DraftLine(products[0].id, 1),))),
-        services.order_place(customer=customer, draft=OrderDraft((DraftLine(products[1].id, 3),), coupon="TENOFF")),
-        services.order_place(customer=other_customer, draft=OrderDraft((DraftLine(products[2].id, 1),))),
+        services.order_place(customer=customer, draft=OrderDraft((DraftLine(products[0].id, 1),))).order,
+        services.order_place(
+            customer=customer, draft=OrderDraft((DraftLine(products[1].id, 3),), coupon="TENOFF")
+        ).order,
+        services.order_place(customer=other_customer, draft=OrderDraft((DraftLine(products[2].id, 1),))).order,
     ]
 
 

@@ -31,7 +31,7 @@ def seed() -> dict[str, object]:
     coupon = order_services.coupon_create(code="FUZZ10", percent_off=Decimal("10"), max_uses=1_000_000)
     order = order_services.order_place(
         customer=customer, draft=OrderDraft((DraftLine(products[0].id, 2), DraftLine(products[1].id, 1)), "FUZZ10")
-    )
+    ).order
     return {
         "staff": {"id": staff.id, "token": str(RefreshToken.for_user(staff).access_token)},
         "customer": {"id": customer.id, "token": str(RefreshToken.for_user(customer).access_token)},

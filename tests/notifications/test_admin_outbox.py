@@ -84,7 +84,7 @@ def test_an_order_email_pending_in_the_outbox_shows_the_bodies_it_will_send(admi
     from tests.factories import make_product
 
     product = make_product(sku="ANV-9", name="Anvil", price="19.99", stock=3)
-    order = services.order_place(customer=customer, draft=OrderDraft((DraftLine(product.id, 2),)))
+    order = services.order_place(customer=customer, draft=OrderDraft((DraftLine(product.id, 2),))).order
     email = OutboxEmail.objects.get(kind="order_confirmation")
     assert (email.status, email.body_text, email.template) == ("pending", "", "orders/confirmation")
 

@@ -31,7 +31,7 @@ def admin_client(client):  # type: ignore[no-untyped-def]
 
 def place(customer, *lines, coupon=None):  # type: ignore[no-untyped-def]
     draft = OrderDraft(tuple(DraftLine(p.id, q) for p, q in lines), coupon)
-    return order_place(customer=customer, draft=draft)
+    return order_place(customer=customer, draft=draft).order
 
 
 def act(admin_client, action: str, *orders: Order):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def buy(user, product, quantity: int = 1) -> int:
     draft = OrderDraft(lines=(DraftLine(product.id, quantity),))
-    return services.order_place(customer=user, draft=draft).id
+    return services.order_place(customer=user, draft=draft).order.id
 
 
 def row(user, order_count: int, total_spent: str) -> dict:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_the_confirmation_is_queued_as_json_values_and_renders_every_line_and_the_total(customer):
     a = make_product(sku="ANV-1", name="Anvil & Co", price="19.99", stock=10)
     b = make_product(sku="BLT-2", name="Bolt", price="0.35", stock=10)
-    order = services.order_place(customer=customer, draft=OrderDraft((DraftLine(a.id, 2), DraftLine(b.id, 3))))
+    order = services.order_place(customer=customer, draft=OrderDraft((DraftLine(a.id, 2), DraftLine(b.id, 3)))).order
 
     email = OutboxEmail.objects.get(kind="order_confirmation")
     assert email.subject == f"Your Stockroom order {order.id} is confirmed"

@@ -32,10 +32,10 @@ def orders(customer, staff) -> list[Order]:
     Coupon.objects.create(code="TENOFF", percent_off=Decimal("10"))
     Coupon.objects.create(code="FIVER", amount_off=Decimal("5"))
     placed = [
-        services.order_place(customer=customer, draft=OrderDraft((DraftLine(cheap.id, 1),))),
-        services.order_place(customer=customer, draft=OrderDraft((DraftLine(odd.id, 3), DraftLine(dear.id, 1)))),
-        services.order_place(customer=customer, draft=OrderDraft((DraftLine(odd.id, 7),), coupon="tenoff")),
-        services.order_place(customer=customer, draft=OrderDraft((DraftLine(odd.id, 1), DraftLine(cheap.id, 2)), coupon="FIVER")),
+        services.order_place(customer=customer, draft=OrderDraft((DraftLine(cheap.id, 1),))).order,
+        services.order_place(customer=customer, draft=OrderDraft((DraftLine(odd.id, 3), DraftLine(dear.id, 1)))).order,
+        services.order_place(customer=customer, draft=OrderDraft((DraftLine(odd.id, 7),), coupon="tenoff")).order,
+        services.order_place(customer=customer, draft=OrderDraft((DraftLine(odd.id, 1), DraftLine(cheap.id, 2)), coupon="FIVER")).order,
     ]  # fmt: skip
     services.order_cancel(order_id=placed[1].id, actor=staff)
     services.order_transition(order_id=placed[2].id, target=Status.PAID, actor=staff)

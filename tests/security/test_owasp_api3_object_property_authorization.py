@@ -127,7 +127,7 @@ def _set(body: dict[str, Any], attr: str, value: Any) -> dict[str, Any]:
 def _ctx(caller: User | None) -> Ctx:
     someone_else = UserFactory()
     product = make_product(price="10.00", stock=20)
-    order = order_services.order_place(customer=someone_else, draft=OrderDraft(lines=(DraftLine(product.id, 1),)))
+    order = order_services.order_place(customer=someone_else, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     coupon = order_services.coupon_create(code="TEN", percent_off=Decimal(10))
     return Ctx(caller, someone_else, product.id, coupon.id, order.id)
 
@@ -154,7 +154,7 @@ def test_a_write_refuses_a_field_it_does_not_take_and_changes_nothing(write, att
 def test_a_customers_orders_show_their_own_email_and_no_one_elses(client_for):
     me, neighbour = UserFactory(email="me@example.com"), UserFactory(email="neighbour@example.com")
     product = make_product(price="4.00", stock=20)
-    theirs = order_services.order_place(customer=neighbour, draft=OrderDraft(lines=(DraftLine(product.id, 1),)))
+    theirs = order_services.order_place(customer=neighbour, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     api = client_for(me)
 
     mine = api.post(f"{V1}/orders/", {"lines": [{"product_id": product.id, "quantity": 2}]}, format="json")

@@ -41,7 +41,7 @@ def boss() -> APIClient:
 def ids(db: None) -> dict[str, int]:
     customer = UserFactory()
     product = make_product(stock=100)
-    order = order_services.order_place(customer=customer, draft=OrderDraft(lines=(DraftLine(product.id, 1),)))
+    order = order_services.order_place(customer=customer, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     coupon = order_services.coupon_create(code="CAP10", percent_off=10)
     return {"products": product.id, "orders": order.id, "coupons": coupon.id, "users": customer.id}
 

@@ -158,7 +158,7 @@ def _world(caller: User | None, role: str) -> World:
     product = make_product(stock=50)
     owner = caller if role == "customer" else bystander
     assert owner is not None
-    order = order_services.order_place(customer=owner, draft=OrderDraft(lines=(DraftLine(product.id, 1),)))
+    order = order_services.order_place(customer=owner, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     coupon = order_services.coupon_create(code="SAVE10", percent_off=Decimal(10))
     return World(caller, bystander, UserFactory(), product, coupon, order.id)
 

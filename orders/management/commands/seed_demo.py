@@ -84,7 +84,7 @@ class Command(BaseCommand):
 
         def place(customer: User, lines: list[tuple[str, int]], coupon: str | None = None) -> Order:
             draft = OrderDraft(tuple(DraftLine(products[sku].id, qty) for sku, qty in lines), coupon)
-            return order_services.order_place(customer=customer, draft=draft)
+            return order_services.order_place(customer=customer, draft=draft).order
 
         place(alice, [("MUG-001", 2), ("STK-PACK", 5)], "WELCOME10")
         paid = place(alice, [("TEE-BLK-M", 1)])
