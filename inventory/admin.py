@@ -46,9 +46,9 @@ class LatestMovementsFormSet(BaseInlineFormSet):
     grows without bound, its change page must not."""
 
     def get_queryset(self) -> Any:
-        if not hasattr(self, "_queryset"):
-            self._queryset = super().get_queryset().order_by("-created_at", "-id")[:LEDGER_ROWS]
-        return self._queryset
+        if not hasattr(self, "latest"):
+            self.latest = super().get_queryset().order_by("-created_at", "-id")[:LEDGER_ROWS]
+        return self.latest
 
 
 class StockMovementInline(admin.TabularInline):

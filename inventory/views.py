@@ -77,21 +77,11 @@ class ProductViewSet(viewsets.GenericViewSet):
         scheme and host its absolute next/previous links start from."""
         if self.action == "retrieve":
             return ("retrieve", _is_staff(request), _product_id(self.kwargs[self.lookup_field]))
-        django_request = request._request  # its attributes directly: DRF's proxying costs on every page
-        origin = f"{django_request.scheme}://{django_request.get_host()}{django_request.path}"
-        return ("list", _is_staff(request), origin, _list_query(django_request.GET))
-
-    def cache_probe(self, request: Request) -> read_cache.Probe | None:
-        """The page's cache lookup, made by the rate limiter in its own round
-        trip to Redis (config.platform.ratelimit)."""
-        if self.action not in ("list", "retrieve"):
-            return None
-        return read_cache.probe_for(CATALOG, self._cache_parts(request))
+        origin = f"{request.scheme}://{request.get_host()}{request.path}"
+        return ("list", _is_staff(request), origin, _list_query(request.query_params))
 
     def _cached(self, request: Request, render: Callable[[], bytes]) -> HttpResponse:
-        probe: read_cache.Probe | None = getattr(request, "cache_probe", None)
-        parts = probe.parts if probe is not None else self._cache_parts(request)
-        return _json(read_cache.cached(CATALOG, parts, CATALOG_TTL, render, probe=probe))
+        return _json(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
 
     # Pages are cached as the JSON bytes they are sent as: a hit is no
     # rendering, and no round trip of its own to Redis.

@@ -41,6 +41,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from config.db import bulk
+from config.platform import breaker
 from notifications.domain.backoff import retry_delay
 from notifications.domain.delivery import Failure, FailureKind, classify_failure
 from notifications.models import OutboxEmail
@@ -109,12 +110,23 @@ def _drains() -> bool:
 
 
 def _announce_on_commit(email_id: int) -> None:
-    from config.platform import read_cache
-
-    if _drains():  # the flag is set in the commit's one call to Redis (the read cache's version bump)
-        read_cache.add_on_commit(DRAIN_FLAG, DRAIN_FLAG_SECONDS, then=lambda first: outbox_announce(email_id, first))
+    if _drains():
+        transaction.on_commit(lambda: outbox_announce(email_id, _set_drain_flag()))
     else:
         transaction.on_commit(lambda: outbox_announce(email_id, None))
+
+
+def _set_drain_flag() -> bool | None:
+    """Set the drain flag if it is absent: True if this set it, False if it
+    was there, None if Redis could not be asked (it failed, now or moments ago)."""
+    if not breaker.available():
+        return None
+    try:
+        return bool(cache.add(DRAIN_FLAG, 1, timeout=DRAIN_FLAG_SECONDS))
+    except Exception:
+        breaker.trip()
+        logger.warning("could not set the outbox drain flag: publishing the email by itself", exc_info=True)
+        return None
 
 
 def outbox_announce(email_id: int, first: bool | None) -> None:
@@ -127,12 +139,9 @@ def outbox_announce(email_id: int, first: bool | None) -> None:
     so it finds every email committed before that, and the first one after
     publishes the next drain. One message to the broker per drain instead of
     one per email: publishing was an eighth of placing an order. The flag
-    is set after commit in the same call to Redis as the read cache's
-    version bump (``config.platform.read_cache.add_on_commit``). Without Redis (``first``
+    is set after commit (:func:`_set_drain_flag`). Without Redis (``first``
     None: it failed, or there is none), and with tasks run eagerly, each
-    email is published by itself (:func:`outbox_deliver`). For an email
-    whose transaction rolled back (``add_on_commit`` may still call this)
-    either is harmless: a drain that finds nothing, a delivery that skips.
+    email is published by itself (:func:`outbox_deliver`).
     """
     from config.platform.background import publish
     from notifications.tasks import outbox_deliver_task, outbox_drain_task

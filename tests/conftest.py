@@ -110,8 +110,7 @@ def fresh_cache_and_limits():  # type: ignore[no-untyped-def]
     from config.platform import ratelimit, read_cache
 
     cache.clear()
-    read_cache._writes.depths.clear()  # a test's own transaction never commits
-    read_cache._writes.adds.clear()
+    read_cache._changed.depths.clear()  # a test's own transaction never commits
     ratelimit.store().clear()
     yield
 

@@ -41,7 +41,7 @@ from django.core import checks
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from config.platform import metrics, read_cache
+from config.platform import breaker, metrics
 from users.domain.signin import (
     ALLOWED,
     Scope,
@@ -109,10 +109,10 @@ def _lock_key(counter_key: str) -> str:
 
 def _unlimited(exc: Exception | None) -> None:
     """The cache failed now (``exc``), or moments ago (None: it is not asked
-    again until config.platform.read_cache's pause is over): the sign-in goes on unlimited."""
+    again until config.platform.breaker's pause is over): the sign-in goes on unlimited."""
     metrics.LIMITER_FAILURES.inc()
     if exc is not None:
-        read_cache.mark_failed(exc)
+        breaker.trip()
     logger.warning(
         "admin sign-in limits unavailable, checking the password unlimited: %s", exc or "Redis failed moments ago"
     )
@@ -153,7 +153,7 @@ def _refused(attempt: Attempt, verdict: Verdict) -> Verdict:
 def signin_attempt_begin(*, account: str, request: HttpRequest) -> tuple[Attempt, Verdict]:
     """Decide whether this sign-in may check its password, and count it."""
     attempt = _attempt(account=account, request=request)
-    if settings.REDIS_URL and not read_cache.available():
+    if settings.REDIS_URL and not breaker.available():
         _unlimited(None)
         return attempt, ALLOWED
     limits = signin_limits()

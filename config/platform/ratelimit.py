@@ -31,7 +31,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from config.platform import metrics, read_cache
+from config.platform import breaker, metrics
 from config.platform.network import address_in
 
 logger = logging.getLogger(__name__)
@@ -127,25 +127,20 @@ def gcra(tat: int | None, now: int, rate: Rate) -> Decision:
 # --- Stores ----------------------------------------------------------------------
 
 
-def _gcra_lua() -> str:
-    """The same arithmetic as gcra(), in whole microseconds, for every key of
-    a request at once: ARGV[1] keys, KEYS[i] with ARGV[2i] (limit) and
-    ARGV[2i+1] (interval); four numbers back per key. Then, given one more
-    key, the read cache's lookup of a Probe (the version's key; the entry's
-    key before and after the version last in ARGV). Lua numbers are doubles:
-    exact for integers below 2^53 (epoch microseconds are ~1.7e15), but
-    tostring() keeps only 14 digits, so the state is written with %d."""
-    return (
-        """
+# The same arithmetic as gcra(), in whole microseconds, for every key of a
+# request at once: KEYS[i] with ARGV[2i - 1] (limit) and ARGV[2i] (interval);
+# four numbers back per key. Lua numbers are doubles: exact for integers below
+# 2^53 (epoch microseconds are ~1.7e15), but tostring() keeps only 14 digits,
+# so the state is written with %d.
+_GCRA_LUA = """
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local out = {}
-local n = tonumber(ARGV[1])
-for i = 1, n do
+for i = 1, #KEYS do
   local key = KEYS[i]
-  local limit = tonumber(ARGV[2 * i])
-  local interval = tonumber(ARGV[2 * i + 1])
+  local limit = tonumber(ARGV[2 * i - 1])
+  local interval = tonumber(ARGV[2 * i])
   local window = limit * interval
   local tat = tonumber(redis.call('GET', key)) or now
   if tat < now then tat = now end
@@ -159,12 +154,8 @@ for i = 1, n do
     end
   end
 end
-if #KEYS > n then"""
-        + read_cache.versioned_get_lua("KEYS[n + 1]", "ARGV[2 * n + 2]", "ARGV[2 * n + 3]")
-        + """end
 return out
 """
-    )
 
 
 class LocalStore:
@@ -179,8 +170,7 @@ class LocalStore:
         (decision,) = self.check_many([(key, rate)])
         return decision
 
-    def check_many(self, checks: Sequence[tuple[str, Rate]], probe: "read_cache.Probe | None" = None) -> list[Decision]:
-        """The decisions (a ``probe`` is not answered: this is not Redis)."""
+    def check_many(self, checks: Sequence[tuple[str, Rate]]) -> list[Decision]:
         with self._lock:
             now = round(self.clock() * MICROS)
             decisions = []
@@ -200,8 +190,7 @@ class LocalStore:
 
 class RedisStore:
     """Limits shared by every process: one atomic Lua script per request,
-    whatever the number of limits it counts against, which also answers the
-    read cache's probe of the request, if it has one."""
+    whatever the number of limits it counts against."""
 
     def __init__(self) -> None:
         self._script: Any = None
@@ -211,19 +200,13 @@ class RedisStore:
 
         return get_redis_connection("default")
 
-    def check_many(self, checks: Sequence[tuple[str, Rate]], probe: "read_cache.Probe | None" = None) -> list[Decision]:
+    def check_many(self, checks: Sequence[tuple[str, Rate]]) -> list[Decision]:
         client = self._client()
         if self._script is None:
-            self._script = client.register_script(_gcra_lua())
+            self._script = client.register_script(_GCRA_LUA)
         keys = [f"stockroom:{KEY_PREFIX}:{key}" for key, _ in checks]
-        args: list[Any] = [len(checks), *(n for _, rate in checks for n in (rate.limit, rate.interval_us))]
-        if probe is not None:
-            keys += probe.keys
-            args += probe.args
+        args = [n for _, rate in checks for n in (rate.limit, rate.interval_us)]
         out = self._script(keys=keys, args=args, client=client)
-        if probe is not None:
-            probe.answer = out[4 * len(checks) :]
-            out = out[: 4 * len(checks)]
         return [
             Decision(bool(allowed), rate.limit, int(remaining), reset_us / MICROS, retry_us / MICROS, 0)
             for (_, rate), (allowed, remaining, reset_us, retry_us) in zip(
@@ -246,25 +229,22 @@ def store() -> LocalStore | RedisStore:
     return _redis if settings.REDIS_URL else _local
 
 
-def limiter_check_many(
-    checks: Sequence[tuple[str, Rate]], probe: "read_cache.Probe | None" = None
-) -> list[Decision | None]:
+def limiter_check_many(checks: Sequence[tuple[str, Rate]]) -> list[Decision | None]:
     """The decisions for one request counted against several limits, in one
-    round trip to the store (which answers ``probe`` too, when it is Redis);
-    all None when the store failed (fail open)."""
+    round trip to the store; all None when the store failed (fail open)."""
     global failures
     if not checks:
         return []
-    if settings.REDIS_URL and not read_cache.available():
+    if settings.REDIS_URL and not breaker.available():
         failures += 1
         metrics.LIMITER_FAILURES.inc()  # Redis failed moments ago: don't wait on it again yet
         return [None] * len(checks)
     try:
-        return list(store().check_many(checks, probe))
+        return list(store().check_many(checks))
     except Exception as exc:  # Redis down, hung (socket timeout) or refusing
         failures += 1
         metrics.LIMITER_FAILURES.inc()
-        read_cache.mark_failed(exc)
+        breaker.trip()
         logger.warning("rate limiter unavailable, serving the request unlimited: %s", exc)
         return [None] * len(checks)
 
@@ -276,7 +256,7 @@ def _trusted(address: str) -> bool:
     return address_in(address, settings.TRUSTED_PROXIES)
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_ip(request: HttpRequest | Request) -> str:
     """The client's address: ``REMOTE_ADDR``, unless that is one of our
     ``TRUSTED_PROXIES`` — then the nearest address in ``X-Forwarded-For``
     that is not ours. A client cannot spoof its way around the limit."""
@@ -317,7 +297,7 @@ def _ipv6_key(address: str) -> str:
     return str(ip)
 
 
-def client_key(request: HttpRequest) -> str:
+def client_key(request: HttpRequest | Request) -> str:
     """Who a per-client limit counts a request against: :func:`address_key`
     of :func:`client_ip` (which stays the address logs show)."""
     return address_key(client_ip(request))
@@ -332,9 +312,7 @@ class _GcraThrottle(BaseThrottle):
 
     The first of a view's throttles to be asked decides for all of them, in
     one round trip (placing an order counts against two limits); the others
-    read their decision from the request. A view with a ``cache_probe(request)``
-    method (a :class:`config.platform.read_cache.Probe` or None) has that lookup made in
-    the same round trip, and finds it answered on ``request.cache_probe``."""
+    read their decision from the request."""
 
     scope: str = ""
     rate_setting: str = ""
@@ -372,12 +350,10 @@ def _decide(request: Request, view: Any, asking: _GcraThrottle) -> dict[str, Dec
             counted.append(
                 (throttle.scope, f"{throttle.scope}:{key}", parse_rate(getattr(settings, throttle.rate_setting)))
             )
-    probe = view.cache_probe(request) if counted and hasattr(view, "cache_probe") else None
     for (scope, _, _), decision in zip(
-        counted, limiter_check_many([(key, rate) for _, key, rate in counted], probe), strict=True
+        counted, limiter_check_many([(key, rate) for _, key, rate in counted]), strict=True
     ):
         decisions[scope] = decision
-    request.cache_probe = probe  # type: ignore[attr-defined]
     return decisions
 
 
@@ -387,7 +363,7 @@ class AnonThrottle(_GcraThrottle):
     scope, rate_setting = "anon", "RATE_LIMIT_ANON"
 
     def key(self, request: Request, view: Any) -> str | None:
-        return None if request.user and request.user.is_authenticated else client_key(request._request)
+        return None if request.user and request.user.is_authenticated else client_key(request)
 
 
 class UserThrottle(_GcraThrottle):
@@ -405,7 +381,7 @@ class AuthThrottle(_GcraThrottle):
     scope, rate_setting = "auth", "RATE_LIMIT_AUTH"
 
     def key(self, request: Request, view: Any) -> str | None:
-        return client_key(request._request)
+        return client_key(request)
 
 
 class OrderCreateThrottle(_GcraThrottle):

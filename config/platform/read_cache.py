@@ -28,15 +28,12 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from config.platform import metrics
+from config.platform import breaker, metrics
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BACKOFF_SECONDS = 5.0  # after a failure, leave the cache alone this long
-
 stats = {"hits": 0, "misses": 0, "errors": 0}
-_down_until = 0.0
 # Namespaces changed while the cache could not be told: their versions are
 # bumped before this process uses the cache again, or entries cached before
 # the write would be served once the cache is back.
@@ -44,15 +41,14 @@ _pending: set[str] = set()
 
 
 def available() -> bool:
-    return time.monotonic() >= _down_until
+    return breaker.available()
 
 
 def mark_failed(exc: Exception) -> None:
-    global _down_until
     stats["errors"] += 1
     metrics.CACHE_REQUESTS.labels("error").inc()
-    _down_until = time.monotonic() + BACKOFF_SECONDS
-    logger.warning("cache unavailable for %.0fs, answering from the database: %s", BACKOFF_SECONDS, exc)
+    breaker.trip()
+    logger.warning("cache unavailable for %.0fs, answering from the database: %s", breaker.BACKOFF_SECONDS, exc)
 
 
 def _version_key(namespace: str) -> str:
@@ -75,32 +71,21 @@ def _redis() -> Any:
     return getattr(cache, "client", None)
 
 
-# Bump the first ARGV[2] versions in KEYS; one that is missing starts from
-# ARGV[1] (the clock). Then set each further key, if absent, for its ARGV[2 + i]
-# seconds; returns 1 for each one set, 0 for each one that was there.
+# Bump the versions in KEYS; one that is missing starts from ARGV[1] (the clock).
 _INCR_VERSIONS_LUA = """
-local bumps = tonumber(ARGV[2])
-for i = 1, bumps do
+for i = 1, #KEYS do
   redis.call('SET', KEYS[i], ARGV[1], 'NX')
   redis.call('INCR', KEYS[i])
 end
-local added = {}
-for i = bumps + 1, #KEYS do
-  added[#added + 1] = redis.call('SET', KEYS[i], 1, 'NX', 'EX', ARGV[i - bumps + 2]) and 1 or 0
-end
-return added
 """
 _incr_script: Any = None  # registered once, run on any client
 
 
-def _incr_versions(namespaces: Iterable[str], adds: dict[str, int] | None = None) -> dict[str, bool]:
-    """Bump the namespaces' versions and set each of ``adds`` (key → seconds)
-    if absent, in one round trip to Redis (one Lua call); returns whether
-    each key of ``adds`` was set. A version that is missing starts from the
-    clock first, so it still moves ahead of any entry cached under an older
-    one."""
+def _incr_versions(namespaces: Iterable[str]) -> None:
+    """Bump the namespaces' versions, in one round trip to Redis (one Lua
+    call). A version that is missing starts from the clock first, so it
+    still moves ahead of any entry cached under an older one."""
     global _incr_script
-    adds = adds or {}
     namespaces = list(namespaces)
     redis = _redis()
     if redis is None:
@@ -109,17 +94,15 @@ def _incr_versions(namespaces: Iterable[str], adds: dict[str, int] | None = None
                 cache.incr(_version_key(namespace))
             except ValueError:  # no version yet: start one
                 version(namespace)
-        return {key: cache.add(key, 1, timeout=seconds) for key, seconds in adds.items()}
+        return
     client = redis.get_client(write=True)
     if _incr_script is None:
         _incr_script = client.register_script(_INCR_VERSIONS_LUA)
-    added = _incr_script(
-        keys=[cache.make_key(_version_key(namespace)) for namespace in namespaces]
-        + [cache.make_key(key) for key in adds],
-        args=[time.time_ns() // 1000, len(namespaces), *adds.values()],
+    _incr_script(
+        keys=[cache.make_key(_version_key(namespace)) for namespace in namespaces],
+        args=[time.time_ns() // 1000],
         client=client,
     )
-    return {key: bool(flag) for key, flag in zip(adds, added, strict=True)}
 
 
 def _usable() -> bool:
@@ -137,70 +120,45 @@ def _usable() -> bool:
     return True
 
 
-def _bump(namespaces: set[str], adds: dict[str, int]) -> dict[str, bool]:
+def _bump(namespaces: set[str]) -> None:
     if not _usable():
         _pending.update(namespaces)
-        return {}
+        return
     try:
-        return _incr_versions(sorted(namespaces), adds)
+        _incr_versions(sorted(namespaces))
     except Exception as exc:
         _pending.update(namespaces)
         mark_failed(exc)
-        return {}
 
 
-class _Writes(threading.local):
-    """What this thread's open transaction has changed (namespace → the
-    depth of atomic blocks it was changed at), and the keys it sets when it
-    commits (key → seconds, and what to call with the outcome)."""
+class _Changed(threading.local):
+    """What this thread's open transaction has changed: namespace → the
+    depth of atomic blocks it was changed at."""
 
     def __init__(self) -> None:
         self.depths: dict[str, int] = {}
-        self.adds: dict[str, tuple[int, list[Callable[[bool | None], None]]]] = {}
 
 
-_writes = _Writes()
+_changed = _Changed()
 
 
 def _flush() -> None:
     """After commit: the first of a commit's callbacks bumps every changed
-    namespace and sets every key asked for, in one call, then tells each
-    asker the outcome; the others find nothing left to do. What a rolled-back
-    transaction (or savepoint) left here is done too, by the next commit:
-    an extra bump, or an extra key set and its asker told — callers must
-    bear that (see :func:`add_on_commit`)."""
-    changed_here, adds = set(_writes.depths), _writes.adds
-    if not changed_here and not adds:
+    namespace, in one call; the others find nothing left to do. What a
+    rolled-back transaction (or savepoint) left here is bumped too, by the
+    next commit: an extra bump costs one miss."""
+    changed_here = set(_changed.depths)
+    if not changed_here:
         return
-    _writes.depths, _writes.adds = {}, {}
-    added = _bump(changed_here, {key: seconds for key, (seconds, _) in adds.items()})
-    for key, (_, callbacks) in adds.items():
-        outcome = added.get(key)
-        for callback in callbacks:
-            callback(outcome)
-            outcome = False if outcome else outcome  # set once: only the first asker set it
-
-
-def add_on_commit(key: str, seconds: int, then: Callable[[bool | None], None]) -> None:
-    """Set ``key`` in the cache, if absent, for ``seconds`` when the
-    transaction commits — in the same round trip as the versions' bump — and
-    call ``then`` with the outcome: True if this set it (the first asker of
-    the commit; the others get False), False if it was there already, None
-    if the cache could not be asked (it failed, or is backing off).
-
-    If the transaction rolls back, the key may still be set and ``then``
-    called, at this thread's next commit: ``then`` must be harmless for work
-    that was rolled back."""
-    seconds_and_callbacks = _writes.adds.setdefault(key, (seconds, []))
-    seconds_and_callbacks[1].append(then)
-    transaction.on_commit(_flush)
+    _changed.depths = {}
+    _bump(changed_here)
 
 
 def changed(namespace: str) -> None:
     """Call from a write that changes what ``namespace`` shows: its version
     is bumped when the transaction commits (outside one, at once)."""
     depth = len(connection.atomic_blocks)
-    _writes.depths[namespace] = min(depth, _writes.depths.get(namespace, depth))
+    _changed.depths[namespace] = min(depth, _changed.depths.get(namespace, depth))
     # Every call asks; the first callback to run bumps them all. (The callback
     # of a savepoint that rolls back is dropped; a later one still runs.)
     transaction.on_commit(_flush)
@@ -210,32 +168,25 @@ def _being_written(namespace: str) -> bool:
     """Whether this thread's open transaction changed ``namespace``: true
     while the atomic block it was changed in is open. A name left from a
     transaction that rolled back is forgotten."""
-    depth = _writes.depths.get(namespace)
+    depth = _changed.depths.get(namespace)
     if depth is None:
         return False
     if len(connection.atomic_blocks) >= depth > 0:
         return True
-    del _writes.depths[namespace]
+    del _changed.depths[namespace]
     return False
 
 
-def versioned_get_lua(version_key: str, prefix: str, suffix: str) -> str:
-    """Lua appending to the table ``out`` the namespace's current version and
-    the entry under it: nothing when there is no version yet, the version
-    alone on a miss. The arguments are Lua expressions: the version's key,
-    and the entry's key before and after the version."""
-    return f"""
-local v = redis.call('GET', {version_key})
-if v then
-  out[#out + 1] = v
-  local entry = redis.call('GET', {prefix} .. v .. {suffix})
-  if entry then out[#out + 1] = entry end
-end
+# The namespace's version (KEYS[1]) and the entry under it (ARGV[1] .. version
+# .. ARGV[2]), in one round trip: nothing when there is no version yet, the
+# version alone on a miss.
+_VERSIONED_GET_LUA = """
+local v = redis.call('GET', KEYS[1])
+if not v then return {} end
+local entry = redis.call('GET', ARGV[1] .. v .. ARGV[2])
+if entry then return {v, entry} end
+return {v}
 """
-
-
-# The version and the entry under it, in one round trip.
-_VERSIONED_GET_LUA = "local out = {}" + versioned_get_lua("KEYS[1]", "ARGV[1]", "ARGV[2]") + "return out"
 _versioned_get: Any = None  # the script, registered once, run on any client
 
 
@@ -243,46 +194,7 @@ def _digest(parts: tuple[Any, ...]) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
-class Probe:
-    """One lookup of :func:`cached`: the versioned GET's arguments
-    (:attr:`keys`, :attr:`args`) and, once made, its answer (what
-    :func:`versioned_get_lua` appended) in :attr:`answer`. :func:`cached`
-    makes it itself, unless it was made ahead in another module's round trip
-    to Redis: the rate limiter reads it in the same Lua call as the limits (a
-    cached page is then one round trip, not two)."""
-
-    __slots__ = ("answer", "args", "digest", "keys", "namespace", "parts")
-
-    def __init__(self, namespace: str, parts: tuple[Any, ...]) -> None:
-        self.namespace, self.parts, self.digest = namespace, parts, _digest(parts)
-        self.keys = [cache.make_key(_version_key(namespace))]
-        self.args = [cache.make_key(f"{namespace}:"), f":{self.digest}"]
-        self.answer: list[Any] | None = None
-
-    def found(self) -> tuple[str, Any] | None:
-        """The entry's key and the entry (None on a miss), from the answer;
-        None when there is none yet, or the namespace has no version yet."""
-        if not self.answer:
-            return None
-        entry = self.answer[1] if len(self.answer) > 1 else None
-        key = f"{self.namespace}:{int(self.answer[0])}:{self.digest}"
-        return key, None if entry is None else _redis().decode(entry)
-
-
-def probe_for(namespace: str, parts: tuple[Any, ...]) -> Probe | None:
-    """A :class:`Probe` for ``cached(namespace, parts, …)``, or None where
-    that would not read Redis (another cache, a recent failure, a namespace
-    this thread's transaction changed)."""
-    if _redis() is None or _being_written(namespace) or not _usable():
-        return None
-    try:
-        return Probe(namespace, parts)
-    except Exception as exc:  # the cache's own key making failed: skip it, as any failure
-        mark_failed(exc)
-        return None
-
-
-def _lookup(probe: Probe) -> tuple[str, Any]:
+def _lookup(namespace: str, digest: str) -> tuple[str, Any]:
     """The entry's key under the namespace's current version, and the entry
     (None on a miss)."""
     global _versioned_get
@@ -291,25 +203,24 @@ def _lookup(probe: Probe) -> tuple[str, Any]:
         client = redis.get_client(write=False)
         if _versioned_get is None:
             _versioned_get = client.register_script(_VERSIONED_GET_LUA)
-        probe.answer = _versioned_get(keys=probe.keys, args=probe.args, client=client)
-        if (found := probe.found()) is not None:
-            return found
-    key = f"{probe.namespace}:{version(probe.namespace)}:{probe.digest}"
+        answer = _versioned_get(
+            keys=[cache.make_key(_version_key(namespace))], args=[cache.make_key(f"{namespace}:"), f":{digest}"],
+            client=client,
+        )  # fmt: skip
+        if answer:
+            key = f"{namespace}:{int(answer[0])}:{digest}"
+            return key, redis.decode(answer[1]) if len(answer) > 1 else None
+    key = f"{namespace}:{version(namespace)}:{digest}"
     return key, cache.get(key)
 
 
-def cached(
-    namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Callable[[], T], *, probe: Probe | None = None
-) -> T:
+def cached(namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Callable[[], T]) -> T:
     """``compute()``, through the cache. Exceptions of ``compute`` (404, 400…)
-    propagate and nothing is cached. A ``probe`` of the same lookup that was
-    answered saves the round trip."""
+    propagate and nothing is cached."""
     if _being_written(namespace) or not _usable():
         return compute()
     try:
-        if probe is None or (probe.namespace, probe.parts) != (namespace, parts):
-            probe = Probe(namespace, parts)
-        key, hit = probe.found() or _lookup(probe)
+        key, hit = _lookup(namespace, _digest(parts))
     except Exception as exc:
         mark_failed(exc)
         return compute()
@@ -328,6 +239,5 @@ def cached(
 
 
 def reset() -> None:
-    """Forget a recent failure (tests; an operator after Redis is back)."""
-    global _down_until
-    _down_until = 0.0
+    """Forget a recent failure of Redis (tests; an operator after Redis is back)."""
+    breaker.reset()

@@ -59,8 +59,9 @@ def test_the_second_identical_anonymous_product_detail_runs_no_queries(anon, dja
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it): counts round trips to Redis")
 @pytest.mark.parametrize("who", ["anonymous", "staff"])
-def test_a_cached_product_page_costs_one_round_trip_to_redis_limits_included(who, anon, staff_api, monkeypatch):
-    """The rate limiter's Lua call reads the page too (config.platform.ratelimit, Probe)."""
+def test_a_cached_product_page_costs_the_limits_call_and_the_caches_own_call(who, anon, staff_api, monkeypatch):
+    """Two round trips to Redis a page: the rate limiter's script, then the
+    read cache's lookup (its own script: the version and the entry)."""
     client = anon if who == "anonymous" else staff_api
     product = make_product(price="4.50")
     urls = [f"{PRODUCTS}?page_size=5", product_url(product.id)]
@@ -72,7 +73,10 @@ def test_a_cached_product_page_costs_one_round_trip_to_redis_limits_included(who
     assert [r.json() for r in again] == first
     assert read_cache.stats["hits"] - before["hits"] == 2
     assert all(r["X-RateLimit-Limit"] for r in again)  # the limits were counted
-    assert [command[0] for command in sent] == ["EVALSHA", "EVALSHA"]  # one round trip a page
+    assert [command[0] for command in sent] == ["EVALSHA"] * 4
+    limits, lookups = sent[0::2], sent[1::2]
+    assert all(any(":rl:" in arg for arg in call) for call in limits)
+    assert all(not any(":rl:" in arg for arg in call) and any("v:catalog" in arg for arg in call) for call in lookups)
 
 
 def test_a_cached_page_is_not_served_when_the_limit_refuses(anon, settings):

@@ -136,9 +136,9 @@ def test_placing_an_order_counts_against_both_its_limits_in_one_call_to_the_stor
     calls: list[list[str]] = []
 
     class Counting:
-        def check_many(self, checks, probe=None):  # type: ignore[no-untyped-def]
+        def check_many(self, checks):  # type: ignore[no-untyped-def]
             calls.append([key.split(":")[0] for key, _ in checks])
-            return real.check_many(checks, probe)
+            return real.check_many(checks)
 
     monkeypatch.setattr(ratelimit, "store", lambda: Counting())
     product = make_product(stock=10)
@@ -210,7 +210,7 @@ class BrokenStore:
     def check(self, key, rate):  # type: ignore[no-untyped-def]
         raise ConnectionError("the store is down")
 
-    def check_many(self, checks, probe=None):  # type: ignore[no-untyped-def]
+    def check_many(self, checks):  # type: ignore[no-untyped-def]
         raise ConnectionError("the store is down")
 
     def clear(self) -> None:

@@ -16,7 +16,7 @@ import pytest
 from django.core.cache import caches
 from django_redis import get_redis_connection
 
-from config.platform import ratelimit, read_cache
+from config.platform import breaker, ratelimit, read_cache
 from tests.config.helpers import ORDERS, PRODUCTS, TOKEN, assert_throttled, product_url, token_body
 from tests.factories import DEFAULT_PASSWORD, make_product
 from tests.support.services import HungServer, RedisServer, redis_cache_settings
@@ -102,19 +102,19 @@ def test_with_redis_killed_the_api_answers_and_caching_and_limits_resume_after_a
     assert_caching_and_limits_work(anon, settings, django_assert_num_queries)
     assert server.client().keys("stockroom:*")  # the entries really live in the private server
     settings.RATE_LIMIT_AUTH = "20/min"
-    failures, errors = ratelimit.failures, read_cache.stats["errors"]
-    monkeypatch.setattr(read_cache, "BACKOFF_SECONDS", 1.0)
+    failures, hits = ratelimit.failures, read_cache.stats["hits"]
+    monkeypatch.setattr(breaker, "BACKOFF_SECONDS", 1.0)
 
     server.kill()
     caplog.set_level(logging.WARNING)
     assert_the_api_answers_quickly(anon, customer, customer_api, product)
     assert ratelimit.failures > failures  # counted
-    assert read_cache.stats["errors"] > errors
+    assert read_cache.stats["hits"] == hits  # the pages came from the database
     logged = {r.name for r in caplog.records if r.levelno == logging.WARNING}
-    assert {"config.platform.ratelimit", "config.platform.read_cache"} <= logged, logged
+    assert "config.platform.ratelimit" in logged, logged  # the first to meet the failure says so
 
     server.start()  # the same port, empty
-    time.sleep(read_cache.BACKOFF_SECONDS)  # the breaker closes by itself
+    time.sleep(breaker.BACKOFF_SECONDS)  # the breaker closes by itself
     assert read_cache.available()
     assert_caching_and_limits_work(anon, settings, django_assert_num_queries)
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import transaction
 
-from config.platform import read_cache
+from config.platform import breaker, read_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,76 +75,6 @@ def test_one_commit_bumps_every_namespace_it_changed_once(monkeypatch):
     assert bumps == [["others", "things"]]
 
 
-def test_a_key_asked_for_is_set_at_commit_in_the_same_call_as_the_bump(monkeypatch):
-    from django.core.cache import cache
-
-    calls = []
-    original = read_cache._incr_versions
-    monkeypatch.setattr(
-        read_cache,
-        "_incr_versions",
-        lambda names, adds=None: calls.append((list(names), dict(adds or {}))) or original(names, adds),
-    )
-    seen: list[tuple[str, bool | None]] = []
-    with transaction.atomic():
-        read_cache.changed("things")
-        read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("a", outcome)))
-        read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("b", outcome)))
-        assert cache.get("flag") is None  # not before the commit
-        assert seen == []
-    assert calls == [(["things"], {"flag": 30})]
-    assert seen == [("a", True), ("b", False)]  # set by this commit: the first asker is told so, once
-    assert cache.get("flag") is not None
-
-    with transaction.atomic():
-        read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("c", outcome)))
-    assert seen[-1] == ("c", False)  # it was there already
-    assert calls[-1] == ([], {"flag": 30})
-
-
-def test_a_key_asked_for_in_a_rolled_back_transaction_is_set_by_the_next_commit_and_its_asker_told():
-    """A rolled-back asker may still be told (its callback must bear it) —
-    never a key set with nobody told, which would leave a flag nobody acts on."""
-    from django.core.cache import cache
-
-    seen = []
-    with pytest.raises(RuntimeError), transaction.atomic():
-        read_cache.add_on_commit("flag", 30, then=seen.append)
-        raise RuntimeError("rolled back")
-    assert cache.get("flag") is None and seen == []
-
-    with transaction.atomic():
-        read_cache.changed("things")  # an unrelated commit
-    assert seen == [True]  # whoever set the key was told
-    assert cache.get("flag") is not None
-
-
-def test_a_key_asked_for_in_a_rolled_back_savepoint_is_set_with_its_asker_told():
-    from django.core.cache import cache
-
-    seen = []
-    with transaction.atomic():
-        read_cache.changed("things")
-        with pytest.raises(RuntimeError), transaction.atomic():
-            read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("rolled back", outcome)))
-            raise RuntimeError("rolled back")
-        read_cache.add_on_commit("flag", 30, then=lambda outcome: seen.append(("kept", outcome)))
-    assert seen == [("rolled back", True), ("kept", False)]
-    assert cache.get("flag") is not None
-
-
-def test_with_the_cache_failing_the_outcome_of_a_key_is_unknown(monkeypatch):
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise ConnectionError("simulated")
-
-    monkeypatch.setattr(read_cache, "_incr_versions", refuse)
-    seen = []
-    with transaction.atomic():
-        read_cache.add_on_commit("flag", 30, then=seen.append)
-    read_cache.reset()
-    assert seen == [None]
-
-
 def test_a_rolled_back_write_changes_nothing():
     assert read_cache.cached("things", ("a",), 60, lambda: "value") == "value"
     with pytest.raises(RuntimeError), transaction.atomic():
@@ -155,26 +85,26 @@ def test_a_rolled_back_write_changes_nothing():
 
 def test_after_a_failure_the_cache_is_left_alone_for_the_backoff(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(read_cache.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(breaker.time, "monotonic", lambda: clock[0])
     assert read_cache.cached("things", ("a",), 60, lambda: "cached") == "cached"
 
     read_cache.mark_failed(ConnectionError("simulated"))
     assert not read_cache.available()
     assert read_cache.cached("things", ("a",), 60, lambda: "computed") == "computed"
 
-    clock[0] += read_cache.BACKOFF_SECONDS
+    clock[0] += breaker.BACKOFF_SECONDS
     assert read_cache.available()
     assert read_cache.cached("things", ("a",), 60, lambda: "computed") == "cached"
 
 
 def test_a_change_while_the_cache_is_failing_is_made_up_before_the_cache_is_used_again(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(read_cache.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(breaker.time, "monotonic", lambda: clock[0])
     assert read_cache.cached("things", ("a",), 60, lambda: "before") == "before"
 
     read_cache.mark_failed(ConnectionError("simulated"))
     read_cache.changed("things")  # cannot reach the cache: remembered
 
-    clock[0] += read_cache.BACKOFF_SECONDS
+    clock[0] += breaker.BACKOFF_SECONDS
     assert read_cache.cached("things", ("a",), 60, lambda: "after") == "after"
     assert read_cache.cached("things", ("a",), 60, lambda: "again") == "after"

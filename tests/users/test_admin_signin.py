@@ -16,7 +16,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 from rest_framework.test import APIClient
 
-from config.platform import read_cache
+from config.platform import breaker
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.support.threads import run_together
 from tests.users.helpers import TOKEN
@@ -312,9 +312,9 @@ class BrokenCache:
 def test_if_the_cache_fails_sign_ins_are_checked_by_password_unlimited_and_logged(
     client, staff, monkeypatch, caplog, settings
 ):
-    settings.REDIS_URL = ""  # the store's failure itself, not the read cache's pause after it
+    settings.REDIS_URL = ""  # the store's failure itself, not the pause after it (config.platform.breaker)
     monkeypatch.setattr("users.signin_limits.cache", BrokenCache())
-    monkeypatch.setattr(read_cache, "_down_until", 0.0)  # restored after the test
+    monkeypatch.setattr(breaker, "_down_until", 0.0)  # restored after the test
     failures = metric("stockroom_rate_limiter_failures_total")
 
     with caplog.at_level(logging.WARNING, logger="users.signin_limits"):
@@ -331,7 +331,7 @@ def test_while_redis_rests_after_a_failure_sign_ins_do_not_wait_on_it(client, st
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # as configured; never asked while it rests
     broken = BrokenCache()
     monkeypatch.setattr("users.signin_limits.cache", broken)
-    monkeypatch.setattr(read_cache, "_down_until", time.monotonic() + 60)  # restored after the test
+    monkeypatch.setattr(breaker, "_down_until", time.monotonic() + 60)  # restored after the test
     failures = metric("stockroom_rate_limiter_failures_total")
 
     pages = fail(client, staff.email, 6)
