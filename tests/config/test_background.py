@@ -1,5 +1,5 @@
-"""config.platform.background publishes Celery's own task message on the real broker,
-keeps its producer between publishes, and gets a new one after a failure,
+"""config.platform.background publishes through Celery's apply_async on the real broker
+(its signals see every message), keeps its producer between publishes, and gets a new one after a failure,
 for another broker, or in a forked child. Needs CELERY_BROKER_URL; skipped
 with a reason otherwise (CI sets it)."""
 
@@ -8,6 +8,7 @@ import time
 
 import pytest
 import structlog
+from celery.signals import after_task_publish
 from kombu import Queue
 
 from config.celery import app
@@ -37,13 +38,21 @@ def received(name: str, timeout: float = 5) -> list[tuple[dict, list]]:
     return out
 
 
-def test_the_message_is_celerys_own_and_carries_the_request_id(queue):
+def test_the_message_is_celerys_own_its_signals_see_it_and_it_carries_the_request_id(queue):
+    seen: list[str] = []
+
+    def on_published(sender: str, **_: object) -> None:
+        seen.append(sender)
+
+    after_task_publish.connect(on_published, weak=False)
     structlog.contextvars.bind_contextvars(request_id="req-background-1")
     try:
         background.publish(outbox_deliver_task, 41)
         background.publish(outbox_deliver_task, 42)
     finally:
         structlog.contextvars.clear_contextvars()
+        after_task_publish.disconnect(on_published)
+    assert seen == ["notifications.tasks.outbox_deliver_task"] * 2
     messages = received(queue)
     assert [args for _, args in messages] == [[41], [42]]
     for headers, _ in messages:
