@@ -1,5 +1,5 @@
 """The database kit: the PostgreSQL backend with its health check
-(``postgresql``), bulk writes (``bulk``), queries compiled once
+(``postgresql``), bulk writes and the transaction's unit of work (``bulk``), queries compiled once
 (``prepared``) and the gevent glue for psycopg and redis-py (``green``).
 
 The ground floor: imports nothing else of Stockroom. Imported by

@@ -1,6 +1,7 @@
 """The services every process shares at run time, most of them backed by
 Redis: the read cache (``read_cache``, named apart from Django's ``cache``),
-the rate limiter, background publishing to the Celery broker, logging and
+the rate limiter, the memory of Redis's last failure that they share
+(``breaker``; each issues its own commands), background publishing to the Celery broker, logging and
 request ids, Prometheus metrics, health and readiness, the middleware that
 sets the admin's apart from the API, and the development secret key.
 
