@@ -24,9 +24,11 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# mypy loads the settings (django-stubs): DEBUG=true, as for schema, so no SECRET_KEY is needed.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(VENV)/bin/mypy .
 
 format: install
 	$(VENV)/bin/ruff check --fix .

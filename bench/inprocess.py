@@ -19,6 +19,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from run import PG, stockroom_env  # noqa: E402
+
+
+def _write(data: bytes) -> None:
+    """The WSGI write() that start_response returns: the handler never calls it."""
 
 
 def main() -> None:
@@ -81,7 +86,14 @@ def main() -> None:
 
     def call() -> None:
         statuses: list[str] = []
-        body = application(environ(), lambda status, headers, exc_info=None: statuses.append(status))
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
+            statuses.append(status)
+            return _write
+
+        body = application(environ(), start_response)
         b"".join(body)
         body.close()
         if not statuses[0].startswith(("200", "201")):

@@ -60,6 +60,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 PERF = ROOT.parent / "shared" / "perf"
@@ -325,8 +326,8 @@ def summarise(workload: str, rows: list[dict[str, object]], limit: list[dict[str
         return round(statistics.fmean(number(r, name) for r in by[label]), digits)
 
     def cpu(label: str) -> dict[str, float]:
-        per_round = [r["cpu_ms_per_request"] for r in by[label]]
-        return {k: round(statistics.fmean(c[k] for c in per_round), 3) for k in per_round[0]}  # type: ignore[index]
+        per_round = [cast(dict[str, float], r["cpu_ms_per_request"]) for r in by[label]]
+        return {k: round(statistics.fmean(c[k] for c in per_round), 3) for k in per_round[0]}
 
     ours, theirs = mean("stockroom", "rps", 1), mean("reference", "rps", 1)
     ratio = divide(ours, theirs)

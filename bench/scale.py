@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -114,7 +115,10 @@ def main() -> None:
     customer = User.objects.filter(email="scale-1@example.com").get()
     staff = User.objects.get(email="scale-staff@example.com")
     client = Client()
-    bearer = {u: {"HTTP_AUTHORIZATION": f"Bearer {AccessToken.for_user(u)}"} for u in (customer, staff)}
+    # Request META for Client.get(**extra).
+    bearer: dict[User, dict[str, Any]] = {
+        u: {"HTTP_AUTHORIZATION": f"Bearer {AccessToken.for_user(u)}"} for u in (customer, staff)
+    }
 
     def deep_cursor_url(user: User, hops: int) -> str:
         url = "/api/v1/orders/?page_size=20"

@@ -140,10 +140,10 @@ class ProductAdmin(admin.ModelAdmin):
 
     # --- Form -------------------------------------------------------------------
 
-    def get_fields(self, request: HttpRequest, obj: Product | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Product | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["sku", "name", "description", "price", "stock", "is_active"]
-        return ["sku", "name", "description", "price", "is_active", "stock", "ledger", "created_at", "updated_at"]
+            return ("sku", "name", "description", "price", "stock", "is_active")
+        return ("sku", "name", "description", "price", "is_active", "stock", "ledger", "created_at", "updated_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> tuple[str, ...]:
         return () if obj is None else ("stock", "ledger", "created_at", "updated_at")
@@ -249,7 +249,8 @@ class ProductAdmin(admin.ModelAdmin):
     def adjust_stock_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         product = self.get_object(request, unquote(object_id))
         if product is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # Django's own "doesn't exist" redirect: a private ModelAdmin method django-stubs leaves out.
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if not self.has_change_permission(request, product):
             raise PermissionDenied
         form = StockAdjustmentForm(request.POST) if request.method == "POST" else StockAdjustmentForm()

@@ -25,7 +25,7 @@ class _StrictBooleanField(forms.NullBooleanField):
 
     widget = forms.TextInput
 
-    def to_python(self, value: Any) -> bool | None:
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]  # NullBooleanField's, as in django-stubs
         if value in (None, ""):
             return None
         text = str(value).lower()

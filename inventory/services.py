@@ -36,7 +36,8 @@ class Deletion(Enum):
 
 
 def _sku_taken(sku: str, *, exclude_id: int | None = None) -> bool:
-    return Product.objects.filter(sku__iexact=sku).exclude(id=exclude_id).exists()
+    same_sku = Product.objects.filter(sku__iexact=sku)
+    return (same_sku if exclude_id is None else same_sku.exclude(id=exclude_id)).exists()
 
 
 def _sku_problem() -> ProductRejected:
@@ -139,12 +140,8 @@ def _stock_add_sql(net: Mapping[int, int]) -> tuple[str, list[Any]]:
     an order. On PostgreSQL the deltas go as one JSON parameter, so the text
     and the parameters are the same whatever the number of products (as two
     arrays they cost more: psycopg dumps an array element by element)."""
-    table, pk, stock, updated_at = (
-        connection.ops.quote_name(name)
-        for name in (
-            Product._meta.db_table, *(Product._meta.get_field(f).column for f in ("id", "stock", "updated_at"))
-        )
-    )  # fmt: skip
+    table = bulk.table(Product)
+    pk, stock, updated_at = (bulk.column(Product, name) for name in ("id", "stock", "updated_at"))
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     if connection.vendor == "postgresql":
         sql = (

@@ -90,7 +90,9 @@ class ProductViewSet(viewsets.GenericViewSet):
             # The page is cached for every request with the same key: its links
             # carry the key's parameters, not this request's spelling of them.
             _, _, origin, params = self._cache_parts(request)
-            self.paginator.links_from = origin + page_keys.query_string(params)
+            paginator = self.paginator
+            assert isinstance(paginator, PageNumberPagination)  # pagination_class
+            paginator.links_from = origin + page_keys.query_string(params)
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
             return JSONRenderer().render(self.get_paginated_response(ProductSerializer(page, many=True).data).data)
 

@@ -9,4 +9,4 @@ class NotificationsConfig(AppConfig):
         from config.platform.metrics import SCRAPED
         from notifications.metrics import OutboxCollector
 
-        SCRAPED.register(OutboxCollector())  # type: ignore[arg-type]
+        SCRAPED.register(OutboxCollector())

@@ -14,6 +14,7 @@ from orders import services
 from orders.domain.status import Status
 from orders.errors import OrderRejected
 from orders.models import Coupon, Order, OrderLine
+from users.auth import signed_in_user
 
 
 class OrderLineInline(admin.TabularInline):
@@ -36,7 +37,7 @@ def _transition_action(target: Status, label: str) -> Any:
         done, refused = 0, []
         for order_id in queryset.order_by("id").values_list("id", flat=True):
             try:
-                services.order_transition(order_id=order_id, target=target, actor=request.user)
+                services.order_transition(order_id=order_id, target=target, actor=signed_in_user(request))
                 done += 1
             except DomainError as exc:
                 refused.append(f"order {order_id}: {exc}")
@@ -82,7 +83,8 @@ class CouponAdminForm(forms.ModelForm):
         fields = ("code", "percent_off", "amount_off", "valid_from", "valid_until", "max_uses", "is_active")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         candidate = self.instance
         for name, value in cleaned.items():
             setattr(candidate, name, value)

@@ -36,7 +36,8 @@ class OrderLineInputSerializer(InputSerializer):
 
 
 class OrderCreateInputSerializer(InputSerializer):
-    lines = OrderLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    # many=True hands min_length and max_length to the ListSerializer it makes; the stubs' __init__ omits them.
+    lines = OrderLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)  # type: ignore[call-arg]
     coupon = serializers.RegexField(COUPON_CODE, max_length=64, required=False, allow_null=True)
 
 

@@ -1,5 +1,6 @@
 """Thin views over orders, coupons and reports."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -32,6 +33,7 @@ from orders.serializers import (
     order_model_representation,
     order_representation,
 )
+from users.auth import signed_in_user
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -62,7 +64,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return selectors.order_list(user=self.request.user)
+        return selectors.order_list(user=signed_in_user(self.request))
 
     def filter_queryset(self, queryset: Any) -> Any:
         # The filters narrow the list only: a detail URL names one order whatever
@@ -75,7 +77,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         throttles = super().get_throttles()
         return [*throttles, OrderCreateThrottle()] if self.action == "create" else throttles
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         if self.action == "transition":
             return [IsStaff()]
         return super().get_permissions()
@@ -86,7 +88,7 @@ class OrderViewSet(viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, pk: str) -> Response:
         # The hot read: rows rendered directly, no model instances.
-        return Response(order_representation(*selectors.order_rows(user=request.user, order_id=int(pk))))
+        return Response(order_representation(*selectors.order_rows(user=signed_in_user(request), order_id=int(pk))))
 
     @extend_schema(
         request=OrderCreateInputSerializer,
@@ -102,12 +104,12 @@ class OrderViewSet(viewsets.GenericViewSet):
         )
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            placed = services.order_place(customer=request.user, draft=draft)
+            placed = services.order_place(customer=signed_in_user(request), draft=draft)
             return Response(_render_placed(placed), status=status.HTTP_201_CREATED)
         if not 1 <= len(key) <= 255:
             raise ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
         response, replayed = services.order_place_idempotent(
-            customer=request.user, draft=draft, key=key, request_body=request.data, render=_render_placed
+            customer=signed_in_user(request), draft=draft, key=key, request_body=request.data, render=_render_placed
         )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return Response(response.body, status=response.status, headers=headers)
@@ -116,7 +118,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], filterset_class=None)
     def cancel(self, request: Request, pk: str) -> Response:
         order = self.get_object()
-        services.order_cancel(order_id=order.id, actor=request.user)
+        services.order_cancel(order_id=order.id, actor=signed_in_user(request))
         return Response(_render(self.get_object()))
 
     @extend_schema(
@@ -127,7 +129,9 @@ class OrderViewSet(viewsets.GenericViewSet):
         order = self.get_object()
         data = OrderTransitionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.order_transition(order_id=order.id, target=Status(data.validated_data["status"]), actor=request.user)
+        services.order_transition(
+            order_id=order.id, target=Status(data.validated_data["status"]), actor=signed_in_user(request)
+        )
         return Response(_render(self.get_object()))
 
 

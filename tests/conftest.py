@@ -17,7 +17,7 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """With STOCKROOM_NO_SKIPS=1 (CI with services) a skipped test fails the run."""
     skipped = terminalreporter.stats.get("skipped", [])
     if os.environ.get("STOCKROOM_NO_SKIPS") == "1" and skipped:
@@ -27,7 +27,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
         config._stockroom_skips_failed = True
 
 
-def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+def pytest_sessionfinish(session, exitstatus):
     if os.environ.get("STOCKROOM_NO_SKIPS") == "1":
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter and reporter.stats.get("skipped"):
@@ -46,22 +46,22 @@ def anon() -> APIClient:
 
 @pytest.fixture
 def customer(db: None) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
 def other_customer(db: None) -> User:
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
 def staff(db: None) -> User:
-    return UserFactory(is_staff=True)
+    return UserFactory.create(is_staff=True)
 
 
 @pytest.fixture
 def superuser(db: None) -> User:
-    return UserFactory(is_staff=True, is_superuser=True)
+    return UserFactory.create(is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def superuser_api(superuser: User) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
-def eager_tasks():  # type: ignore[no-untyped-def]
+def eager_tasks():
     """Run Celery tasks in-process in every test, even when CELERY_BROKER_URL
     points at a real broker; tests of the real worker opt out explicitly."""
     from config.celery import app
@@ -102,7 +102,7 @@ def eager_tasks():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache_and_limits():  # type: ignore[no-untyped-def]
+def fresh_cache_and_limits():
     """Each test starts with an empty cache and untouched rate limits (in Redis
     too, when REDIS_URL is set), so no test spends another's budget."""
     from django.core.cache import cache
@@ -116,7 +116,7 @@ def fresh_cache_and_limits():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def test_sized_password_hashing(settings):  # type: ignore[no-untyped-def]
+def test_sized_password_hashing(settings):
     """Production's hasher (Argon2) with test-sized costs; see tests/support/hashers.py."""
     settings.PASSWORD_HASHERS = ["tests.support.hashers.TestSizedArgon2PasswordHasher", *settings.PASSWORD_HASHERS]
 

@@ -1,6 +1,7 @@
 """factory-boy factories. Products are made through the inventory service, so
 their initial stock is on the ledger like any real product's."""
 
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +12,10 @@ from inventory.models import Product
 from users.models import User
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
+_product_numbers = itertools.count(1)  # make_product's SKUs and names
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -28,8 +30,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 def make_product(
     *, sku: str | None = None, price: str | Decimal = "10.00", stock: int = 10, is_active: bool = True, **extra: Any
 ) -> Product:
-    make_product.counter += 1  # type: ignore[attr-defined]
-    n = make_product.counter  # type: ignore[attr-defined]
+    n = next(_product_numbers)
     return inventory_services.product_create(
         sku=sku or f"SKU-{n:05d}",
         name=extra.pop("name", f"Product {n}"),
@@ -39,6 +40,3 @@ def make_product(
         created_by_id=None,
         **extra,
     )
-
-
-make_product.counter = 0  # type: ignore[attr-defined]

@@ -13,15 +13,16 @@ def user_list() -> QuerySet[User]:
 
 def email_taken(email: str, *, exclude_id: int | None = None) -> bool:
     """Emails are stored normalised, so this is exactly the UNIQUE constraint's test."""
-    return User.objects.filter(email=normalize_email(email)).exclude(id=exclude_id).exists()
+    users = User.objects.filter(email=normalize_email(email))
+    if exclude_id is not None:
+        users = users.exclude(id=exclude_id)
+    return users.exists()
 
 
 def username_taken(username: str, *, exclude_id: int | None = None) -> bool:
     """The database's own LOWER(), as in the unique index: ``iexact`` compares
     with UPPER(), which disagrees on letters such as ß and ẞ."""
-    return (
-        User.objects.alias(username_lower=Lower("username"))
-        .filter(username_lower=Lower(Value(username)))
-        .exclude(id=exclude_id)
-        .exists()
-    )
+    users = User.objects.alias(username_lower=Lower("username")).filter(username_lower=Lower(Value(username)))
+    if exclude_id is not None:
+        users = users.exclude(id=exclude_id)
+    return users.exists()

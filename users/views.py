@@ -15,6 +15,7 @@ from config.api.permissions import IsStaff, IsSuperuser
 from config.api.schema import AuthErrorResponseSerializer
 from config.platform.ratelimit import AnonThrottle, AuthThrottle, UserThrottle
 from users import selectors, services
+from users.auth import signed_in_user
 from users.filters import UserSearchFilter
 from users.serializers import (
     LogoutInputSerializer,
@@ -86,7 +87,7 @@ class LogoutView(APIView):
         data = LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            services.refresh_token_revoke(user=request.user, refresh=data.validated_data["refresh"])
+            services.refresh_token_revoke(user=signed_in_user(request), refresh=data.validated_data["refresh"])
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -97,13 +98,13 @@ class MeView(APIView):
 
     @extend_schema(responses={200: UserSerializer}, tags=["users"])
     def get(self, request: Request) -> Response:
-        return Response(UserSerializer(request.user).data)
+        return Response(UserSerializer(signed_in_user(request)).data)
 
     @extend_schema(request=ProfileUpdateInputSerializer, responses={200: UserSerializer}, tags=["users"])
     def patch(self, request: Request) -> Response:
         data = ProfileUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_update_profile(user=request.user, **data.validated_data)
+        user = services.user_update_profile(user=signed_in_user(request), **data.validated_data)
         return Response(UserSerializer(user).data)
 
 

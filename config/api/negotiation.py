@@ -3,6 +3,7 @@
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 
@@ -13,7 +14,10 @@ class ContentNegotiation(DefaultContentNegotiation):
     types (a few percent of a cached product page); every other request is
     DRF's to negotiate (a test holds the two to the same answers)."""
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
+    # DRF hands it the view's list of renderers; the stubs type any Iterable.
+    def select_renderer(  # type: ignore[override]
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> Any:
         if renderers and not format_suffix:
             first = renderers[0]
             if request.META.get("HTTP_ACCEPT", "*/*") in ("*/*", first.media_type) and (

@@ -9,6 +9,7 @@ from datetime import UTC
 from typing import Any
 from urllib import parse
 
+from django.core.paginator import Page
 from django.utils.dateparse import parse_datetime
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
@@ -46,12 +47,16 @@ class _StrictPageSize:
         return params
 
 
-class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
+# The stubs type DRF's page size settings Optional; _StrictPageSize always sets them.
+class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):  # type: ignore[misc]
     # The URL the page's next and previous links are built from; None: the
     # request's own. A page that is cached and served to other requests is
     # given one holding only the parameters the view acts on, so no reader
     # is handed another request's unknown parameters.
     links_from: str | None = None
+    # Set by paginate_queryset, before the links are asked for.
+    request: Request
+    page: Page[Any]
 
     def _links_base(self) -> str:
         return self.links_from or self.request.build_absolute_uri()
@@ -83,7 +88,7 @@ class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
         return super().get_page_number(request, paginator)
 
 
-class CursorPagination(_StrictPageSize, pagination.CursorPagination):
+class CursorPagination(_StrictPageSize, pagination.CursorPagination):  # type: ignore[misc]
     ordering = ("-created_at", "-id")
 
     def decode_cursor(self, request: Request) -> Any:
@@ -113,7 +118,7 @@ class CursorPagination(_StrictPageSize, pagination.CursorPagination):
 def _encoded(cursor: pagination.Cursor) -> str:
     """The cursor as DRF's ``CursorPagination.encode_cursor`` writes it into
     its links (that method returns the whole URL; this is the parameter)."""
-    tokens = {}
+    tokens: dict[str, object] = {}
     if cursor.offset != 0:
         tokens["o"] = str(cursor.offset)
     if cursor.reverse:
@@ -123,9 +128,12 @@ def _encoded(cursor: pagination.Cursor) -> str:
     return b64encode(parse.urlencode(tokens, doseq=True).encode("ascii")).decode("ascii")
 
 
-def _is_timestamp(position: str) -> bool:
-    """The position of ``ordering[0]`` (created_at) as DRF writes it, and
-    within the years a datetime can hold once in UTC."""
+def _is_timestamp(position: object) -> bool:
+    """The position of ``ordering[0]`` (created_at) as DRF writes it (a
+    string: the stubs' ``Cursor`` says int), and within the years a datetime
+    can hold once in UTC."""
+    if not isinstance(position, str):
+        return False
     try:
         value = parse_datetime(position)
         if value is not None and value.tzinfo is not None:

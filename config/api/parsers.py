@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import get_encoding
+from rest_framework.parsers import get_encoding  # type: ignore[attr-defined]  # DRF 3.18's, not in its stubs yet
 
 _LONG_NUMBER = re.compile(rb"\d{19}")
 _UTF8 = {"utf-8", "utf8"}

@@ -20,7 +20,7 @@ class JSONRenderer(renderers.JSONRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is None:
             return b""
-        if self.get_indent(accepted_media_type, renderer_context or {}) is not None:
+        if self.get_indent(accepted_media_type or "", renderer_context or {}) is not None:
             return super().render(data, accepted_media_type, renderer_context)
         body = orjson.dumps(data, default=_default, option=_OPTIONS)
         if b"\xe2\x80\xa8" in body or b"\xe2\x80\xa9" in body:

@@ -15,7 +15,7 @@ HTTP server's own 414 is documented on every operation.
 """
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.plumbing import force_instance
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
@@ -35,7 +35,9 @@ class ValidationErrorSerializer(serializers.Serializer):
 
 class ValidationErrorResponseSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ValidationErrorEnum.choices)
-    errors = ValidationErrorSerializer(many=True)
+    # The envelope's field: DRF's metaclass takes declared fields off the class, so
+    # it does not hide Serializer.errors, but mypy sees an attribute replacing it.
+    errors = ValidationErrorSerializer(many=True)  # type: ignore[assignment]
 
 
 URI_TOO_LONG = {
@@ -49,7 +51,7 @@ URI_TOO_LONG = {
 
 
 class AutoSchema(StandardizedErrorsAutoSchema):
-    def _get_response_bodies(self, direction: str = "response") -> Any:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> Any:
         responses = super()._get_response_bodies(direction=direction)
         if direction == "response":
             # Found by the fuzzer: a request line (path and query string) over
@@ -91,10 +93,12 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
             # ``lines`` takes 1 to 100 items; drf-spectacular leaves a nested
             # list's bounds out.
-            if field.min_length is not None:
-                schema["minItems"] = field.min_length
-            if field.max_length is not None:
-                schema["maxItems"] = field.max_length
+            # (ListSerializer's min_length and max_length are not in DRF's stubs.)
+            min_length, max_length = field.min_length, field.max_length  # type: ignore[attr-defined]
+            if min_length is not None:
+                schema["minItems"] = min_length
+            if max_length is not None:
+                schema["maxItems"] = max_length
         if isinstance(field, serializers.DecimalField) and "pattern" in schema:
             # A decimal string has at least one digit, and no sign when the
             # field takes no negative values (a price): "", "." and "-1.00"
@@ -119,7 +123,7 @@ class ConflictErrorSerializer(serializers.Serializer):
 
 class ErrorResponse409Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = ConflictErrorSerializer(many=True)
+    errors = ConflictErrorSerializer(many=True)  # type: ignore[assignment]  # the envelope's field, as above
 
 
 class AuthenticationErrorSerializer(serializers.Serializer):
@@ -132,7 +136,7 @@ class AuthenticationErrorSerializer(serializers.Serializer):
 
 class AuthErrorResponseSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = AuthenticationErrorSerializer(many=True)
+    errors = AuthenticationErrorSerializer(many=True)  # type: ignore[assignment]  # the envelope's field, as above
 
 
 class RequestTooLargeErrorSerializer(serializers.Serializer):
@@ -143,4 +147,4 @@ class RequestTooLargeErrorSerializer(serializers.Serializer):
 
 class ErrorResponse413Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = RequestTooLargeErrorSerializer(many=True)
+    errors = RequestTooLargeErrorSerializer(many=True)  # type: ignore[assignment]  # the envelope's field, as above

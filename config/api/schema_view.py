@@ -20,6 +20,7 @@ every variant of every language is about ten megabytes, generated once each.
 
 import threading
 import zlib
+from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -108,5 +109,5 @@ class SchemaView(SpectacularAPIView):
         # Only a version the API declares (drf-spectacular takes any without
         # ALLOWED_VERSIONS): each would be a schema to generate and keep.
         version = request.GET.get("version")
-        allowed = api_settings.ALLOWED_VERSIONS
+        allowed: Sequence[str] | None = api_settings.ALLOWED_VERSIONS
         return version if allowed and version in allowed else None

@@ -25,7 +25,9 @@ class InputSerializer(serializers.Serializer):
             errors.update(exc.detail)
         if isinstance(data, Mapping):
             for name in sorted(set(data) - set(self.fields)):
-                errors[name] = [serializers.ErrorDetail(self.error_messages["unknown_field"], code="unknown_field")]
+                errors[name] = [
+                    serializers.ErrorDetail(str(self.error_messages["unknown_field"]), code="unknown_field")
+                ]
         if errors:
             raise serializers.ValidationError(errors)
         return value

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connections, models, router
@@ -44,9 +44,9 @@ def _columns(model: type[Model], with_pk: bool = False) -> tuple[list[Field], Fi
     """The columns an INSERT of new ``model`` rows writes (the primary key
     only ``with_pk``: drawn ahead), and the primary key."""
     opts = model._meta
-    if opts.parents or not opts.pk.db_returning:  # type: ignore[union-attr]
+    if opts.parents or opts.pk is None or not opts.pk.db_returning:
         raise TypeError(f"bulk_insert needs a model with a database-generated primary key: {model.__name__}")
-    return [f for f in opts.concrete_fields if with_pk or f is not opts.pk], opts.pk  # type: ignore[return-value]
+    return [f for f in opts.concrete_fields if with_pk or f is not opts.pk], opts.pk
 
 
 def _with_pk(objs: Sequence[Model]) -> bool:
@@ -58,14 +58,36 @@ def _with_pk(objs: Sequence[Model]) -> bool:
     return with_pk
 
 
+def _name(name: str | None) -> str:
+    """A concrete field's column or a model's table (the stubs allow None, for
+    fields with no column of their own: ``_columns`` takes none of those)."""
+    if name is None:
+        raise TypeError("a field with no column of its own")
+    return name
+
+
+def column(model: type[Model], field_name: str) -> str:
+    """The column of ``model``'s concrete field ``field_name``, quoted as the
+    default database writes it, for a statement written as SQL."""
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{field_name} is a relation's other side, not a column")
+    return connections[DEFAULT_DB_ALIAS].ops.quote_name(_name(field.column))
+
+
+def table(model: type[Model]) -> str:
+    """``model``'s table, quoted as the default database writes it."""
+    return connections[DEFAULT_DB_ALIAS].ops.quote_name(_name(model._meta.db_table))
+
+
 @cache
 def _sql(model: type[Model], rows: int, with_pk: bool) -> str:
     fields, pk = _columns(model, with_pk)
     quote = connections[router.db_for_write(model)].ops.quote_name
     one = f"({', '.join('%s' for _ in fields)})"
     return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" VALUES {', '.join(one for _ in range(rows))} RETURNING {quote(pk.column)}"
+        f"INSERT INTO {quote(_name(model._meta.db_table))} ({', '.join(quote(_name(f.column)) for f in fields)})"
+        f" VALUES {', '.join(one for _ in range(rows))} RETURNING {quote(_name(pk.column))}"
     )
 
 
@@ -79,12 +101,12 @@ def _json_sql(model: type[Model], alias: str, with_pk: bool) -> str:
     fields, pk = _columns(model, with_pk)
     connection = connections[alias]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+    columns = ", ".join(quote(_name(f.column)) for f in fields)
+    types = ", ".join(f"{quote(_name(f.column))} {f.db_type(connection)}" for f in fields)
     return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns})"
+        f"INSERT INTO {quote(_name(model._meta.db_table))} ({columns})"
         f" SELECT {columns} FROM json_to_recordset(%s::json) AS r({types})"
-        f" RETURNING {quote(pk.column)}"
+        f" RETURNING {quote(_name(pk.column))}"
     )
 
 
@@ -160,11 +182,11 @@ def _params(objs: Sequence[Model], alias: str, with_pk: bool) -> list[Any]:
     params = []
     for obj in objs:
         for field, attname, shortcut in plan:
-            value = getattr(obj, attname)
+            value: Any = getattr(obj, attname)
             if shortcut is None or (value is not None and type(value) is not shortcut[0]):
                 value = field.get_db_prep_save(field.pre_save(obj, add=True), connection)
             elif value is not None and shortcut[1] == "auto":
-                value = ops.validate_autopk_value(value)
+                value = ops.validate_autopk_value(cast(int, value))  # an int: checked just above
             elif value is not None and shortcut[1] is not None:
                 value = ops.adapt_integerfield_value(value, shortcut[1])
             params.append(value)
@@ -260,7 +282,7 @@ class Writes:
                 _, pk = _columns(model, with_pk)
                 sql, inserts[n] = _json_sql(model, self.alias, with_pk), part
                 params.append(_json_rows(part, self.alias, with_pk))
-                selects.append(f"SELECT {n}, {connections[self.alias].ops.quote_name(pk.column)} FROM w{n}")
+                selects.append(f"SELECT {n}, {connections[self.alias].ops.quote_name(_name(pk.column))} FROM w{n}")
             ctes.append(f"w{n} AS ({sql})")
         with connections[self.alias].cursor() as cursor:
             cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects) or 'SELECT NULL, NULL'}", params)
@@ -311,10 +333,11 @@ def writes_gathered(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
 def _draw_keys(model: type[Model], count: int, alias: str) -> list[int]:
     """``count`` new primary keys of ``model`` from its sequence (PostgreSQL)."""
     connection = connections[alias]
-    table, column = connection.ops.quote_name(model._meta.db_table), model._meta.pk.column  # type: ignore[union-attr]
+    _, pk = _columns(model)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [connection.ops.quote_name(_name(model._meta.db_table)), pk.column, count],
         )
         return [row[0] for row in cursor.fetchall()]
 

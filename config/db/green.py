@@ -51,7 +51,7 @@ def os_thread_local() -> Any:
     return threading.local
 
 
-def psycopg_wait(gen: Any, fileno: int, interval: float | None = 0.0, timeout: float | None = None) -> Any:
+def psycopg_wait(gen: Any, fileno: int, interval: float = 0.0, timeout: float | None = None) -> Any:
     """psycopg's wait function for a gevent worker (``psycopg.waiting.wait``).
 
     psycopg runs every query as a generator that says what the socket must
@@ -87,7 +87,7 @@ def psycopg_wait(gen: Any, fileno: int, interval: float | None = 0.0, timeout: f
 def _ready_within(hub: Any, fileno: int, wanted: int, interval: float) -> int | None:
     """``wanted`` once ``fileno`` is ready for it (psycopg's Wait.R/W/RW are
     the loop's READ/WRITE bits), or None after ``interval`` seconds."""
-    waiter = Waiter(hub)
+    waiter: Waiter[int | None] = Waiter(hub)
     try:
         watcher = hub.loop.io(fileno, wanted)
     except OSError:
@@ -97,7 +97,7 @@ def _ready_within(hub: Any, fileno: int, wanted: int, interval: float) -> int | 
     try:
         watcher.start(waiter.switch, wanted)
         timer.start(waiter.switch, None)
-        return waiter.get()  # type: ignore[no-any-return]
+        return waiter.get()
     finally:
         watcher.close()
         timer.close()
@@ -164,8 +164,11 @@ class RedisParser(_HiredisParser):
         if timeout != 0 or sock is None or reader is None or hasattr(type(sock), "pending"):
             return bool(super().can_read(timeout))
         hub = get_hub()
-        with hub.loop.timer(0) as turn:
+        turn = hub.loop.timer(0)
+        try:
             hub.wait(turn)  # the loop runs what is ready, then this
+        finally:
+            turn.close()
         # Disconnected meanwhile, data, or a closed socket: redis-py's own check says what it is.
         if self._sock is not sock or self._reader is not reader or reader.has_data() or readable_now(sock.fileno()):
             return bool(super().can_read(timeout))

@@ -40,7 +40,7 @@ class _Compiled:
         self.params = list(params)
         # Where each argument goes in the parameters.
         self.slots: list[tuple[int, str, int | None]] = []
-        where = {}
+        where: dict[int, tuple[str, int | None]] = {}
         for name, value in stand_ins.items():
             if isinstance(value, tuple):
                 where.update({v: (name, i) for i, v in enumerate(value)})
@@ -54,7 +54,7 @@ class _Compiled:
         self.compiler = compiler
         fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
         self.converters = compiler.get_converters(fields)
-        if queryset._fields is not None:  # values(): rows become dicts
+        if queryset._fields is not None:  # type: ignore[attr-defined]  # values(): rows become dicts
             query = queryset.query
             self.names: list[str] | None = [*query.extra_select, *query.values_select, *query.annotation_select]
             self.model_fields: list[str] = []

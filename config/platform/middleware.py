@@ -27,8 +27,8 @@ class _NotForTheAPI:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_api(request):
-            return self.get_response(request)  # type: ignore[no-any-return]
-        return super().__call__(request)  # type: ignore[misc, no-any-return]
+            return self.get_response(request)
+        return super().__call__(request)  # type: ignore[misc]
 
 
 class SessionMiddleware(_NotForTheAPI, DjangoSessionMiddleware):

@@ -227,7 +227,7 @@ def cached(namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Cal
     if hit is not None:
         stats["hits"] += 1
         metrics.CACHE_REQUESTS.labels("hit").inc()
-        return hit  # type: ignore[no-any-return]
+        return hit
     stats["misses"] += 1
     metrics.CACHE_REQUESTS.labels("miss").inc()
     value = compute()

@@ -7,7 +7,7 @@ from config.platform import read_cache
 
 
 @pytest.fixture(autouse=True)
-def cache_breaker_closed():  # type: ignore[no-untyped-def]
+def cache_breaker_closed():
     read_cache.reset()
     yield
     read_cache.reset()

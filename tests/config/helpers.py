@@ -1,6 +1,7 @@
 """Shapes of the rate-limit and cache contract, shared by the tests in tests/config."""
 
 from collections.abc import Mapping
+from email.message import Message
 from typing import Any
 
 PRODUCTS = "/api/v1/products/"
@@ -15,7 +16,7 @@ def product_url(product_id: int) -> str:
     return f"{PRODUCTS}{product_id}/"
 
 
-def rate_headers(headers: Mapping[str, str]) -> tuple[int, int, int]:
+def rate_headers(headers: Mapping[str, str] | Message) -> tuple[int, int, int]:
     """(limit, remaining, reset) from a response's headers, which must all be
     there and be whole numbers."""
     missing = [h for h in RATE_HEADERS if h not in headers]
@@ -25,7 +26,7 @@ def rate_headers(headers: Mapping[str, str]) -> tuple[int, int, int]:
     return limit, remaining, reset
 
 
-def assert_throttled(status: int, headers: Mapping[str, str], body: Any, *, limit: int, period: int) -> None:
+def assert_throttled(status: int, headers: Mapping[str, str] | Message, body: Any, *, limit: int, period: int) -> None:
     """A 429 as the contract describes it: the error envelope with code
     ``throttled``, ``Retry-After`` in whole seconds and the X-RateLimit headers."""
     assert status == 429, (status, body)

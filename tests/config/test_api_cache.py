@@ -7,6 +7,7 @@ that a write is visible to the very next read.
 """
 
 import os
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -20,12 +21,12 @@ from tests.support.recording import redis_commands
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def listed(response) -> dict[int, dict]:  # type: ignore[no-untyped-def]
+def listed(response) -> dict[int, dict]:
     assert response.status_code == 200, response.content
     return {p["id"]: p for p in response.json()["results"]}
 
 
-def read(client, url: str) -> dict:  # type: ignore[no-untyped-def]
+def read(client, url: str) -> Any:
     response = client.get(url)
     assert response.status_code == 200, response.content
     return response.json()
@@ -193,8 +194,8 @@ def test_a_write_made_while_the_cache_was_failing_is_not_hidden_when_the_cache_i
 class BrokenCache:
     """A cache whose every call fails, as django-redis does when Redis is gone."""
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-        def fail(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str):
+        def fail(*args, **kwargs):
             raise ConnectionError("simulated: Redis is unreachable")
 
         return fail
@@ -247,7 +248,7 @@ def test_a_page_cached_for_anonymous_is_never_served_to_staff(anon, staff_api):
 # --- The top-customers report -------------------------------------------------------------------
 
 
-def report_queries_on_orders(client) -> tuple[list, int]:  # type: ignore[no-untyped-def]
+def report_queries_on_orders(client) -> tuple[list, int]:
     """The report, and how many queries of that request read the orders table."""
     with CaptureQueriesContext(connection) as queries:
         body = read(client, TOP_CUSTOMERS)

@@ -38,7 +38,7 @@ def order_body(product_id: int) -> dict:
 
 def test_register_and_token_share_the_auth_limit_and_the_sixth_request_gets_429(anon, settings):
     settings.RATE_LIMIT_AUTH = "5/min"
-    user = UserFactory()
+    user = UserFactory.create()
     calls = [
         lambda: anon.post(REGISTER, register_body(1)),
         lambda: anon.post(TOKEN, token_body(user.email, DEFAULT_PASSWORD)),
@@ -78,7 +78,7 @@ def test_a_rejected_registration_still_counts_and_carries_the_headers(anon, sett
 @pytest.mark.django_db(transaction=True)  # the threads' connections see the user
 def test_100_simultaneous_login_attempts_against_a_limit_of_10_let_exactly_10_through(settings):
     settings.RATE_LIMIT_AUTH = "10/hour"  # nothing comes back while the test runs
-    user = UserFactory()
+    user = UserFactory.create()
     body = token_body(user.email, "a wrong password")
     statuses = run_together(lambda: APIClient().post(TOKEN, body).status_code, 100, timeout=120)
 
@@ -130,13 +130,15 @@ def test_order_creation_is_limited_per_user_not_per_address(customer_api, other_
     assert customer_api.get(ORDERS).status_code == 200
 
 
-def test_placing_an_order_counts_against_both_its_limits_in_one_call_to_the_store(customer_api, settings, monkeypatch):
+def test_placing_an_order_counts_against_both_its_limits_in_one_call_to_the_store(
+    customer_api, settings, monkeypatch
+) -> None:
     settings.RATE_LIMIT_ORDERS, settings.RATE_LIMIT_USER = "2/min", "3/min"
     real = ratelimit.store()
     calls: list[list[str]] = []
 
     class Counting:
-        def check_many(self, checks):  # type: ignore[no-untyped-def]
+        def check_many(self, checks):
             calls.append([key.split(":")[0] for key, _ in checks])
             return real.check_many(checks)
 
@@ -207,10 +209,10 @@ def test_forwarded_for_through_a_chain_of_trusted_proxies_finds_the_first_untrus
 
 
 class BrokenStore:
-    def check(self, key, rate):  # type: ignore[no-untyped-def]
+    def check(self, key, rate):
         raise ConnectionError("the store is down")
 
-    def check_many(self, checks):  # type: ignore[no-untyped-def]
+    def check_many(self, checks):
         raise ConnectionError("the store is down")
 
     def clear(self) -> None:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not BROKER, reason="needs CELERY_BROKER_URL (a r
 
 def received(name: str, timeout: float = 5) -> list[tuple[dict, list]]:
     """The task messages waiting in queue ``name``: (headers, args) each."""
-    out = []
+    out: list[tuple[dict, list]] = []
     deadline = time.monotonic() + timeout
     with app.connection_for_read() as connection:
         bound = Queue(name, channel=connection.default_channel)

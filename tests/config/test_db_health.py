@@ -30,7 +30,7 @@ def backend_pid() -> int:
 def test_a_live_idle_connection_is_usable_without_a_query(monkeypatch):
     backend_pid()
 
-    def no_round_trip(self):  # type: ignore[no-untyped-def]
+    def no_round_trip(self):
         raise AssertionError("SELECT 1 was sent")
 
     monkeypatch.setattr(django_postgresql.DatabaseWrapper, "is_usable", no_round_trip)
@@ -66,7 +66,7 @@ def pooled():
     wrapper.close_pool()
 
 
-def pooled_pid(wrapper) -> int:  # type: ignore[no-untyped-def]
+def pooled_pid(wrapper) -> int:
     with wrapper.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return int(cursor.fetchone()[0])
@@ -76,7 +76,7 @@ def test_a_quiet_pooled_connection_is_handed_over_without_a_query(pooled, monkey
     first = pooled_pid(pooled)
     pooled.close()  # back to the pool
 
-    def no_round_trip(conn):  # type: ignore[no-untyped-def]
+    def no_round_trip(conn):
         raise AssertionError("the pool's check was sent")
 
     monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(no_round_trip))
@@ -103,7 +103,7 @@ def test_readiness_checks_the_database_on_a_connection_of_its_own_outside_the_po
     options = connections.settings["default"].setdefault("OPTIONS", {})
     monkeypatch.setitem(options, "pool", {"min_size": 1, "max_size": 1, "timeout": 5})
 
-    def no_pool(self, timeout=None):  # type: ignore[no-untyped-def]
+    def no_pool(self, timeout=None):
         raise AssertionError("the readiness check took a pooled connection")
 
     monkeypatch.setattr(ConnectionPool, "getconn", no_pool)

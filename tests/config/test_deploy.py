@@ -158,7 +158,7 @@ def test_readyz_names_the_dependency_that_does_not_answer_within_its_bound(
     assert all(v == "ok" for k, v in data["checks"].items() if k != dependency)
 
 
-def test_a_gevent_worker_answers_others_while_a_request_waits_on_a_dependency(tmp_path):
+def test_a_gevent_worker_answers_others_while_a_request_waits_on_a_dependency(tmp_path) -> None:
     """One worker (gunicorn.conf.py's gevent class): while /readyz
     waits on a broker that never answers, the same process serves others."""
     import threading

@@ -205,7 +205,7 @@ def test_gcra_never_allows_more_than_the_burst_plus_one_per_interval_in_any_wind
 
 @settings(max_examples=300, deadline=None)
 @given(rate_and_arrivals())
-def test_gcra_refuses_a_request_only_when_allowing_it_would_break_the_bound(case):
+def test_gcra_refuses_a_request_only_when_allowing_it_would_break_the_bound(case) -> None:
     """The other half: GCRA is not stingier than its bound. A request is
     refused exactly when some window ending with it would hold more than
     ``limit + elapsed / interval`` allowed requests."""

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 # --- Cache-Control: no-store when signed in -----------------------------------------------------
 
 
-def no_store(response) -> bool:  # type: ignore[no-untyped-def]
+def no_store(response) -> bool:
     return "no-store" in response.get("Cache-Control", "")
 
 
@@ -132,7 +132,7 @@ def cursor_of(link: str) -> str:
 
 
 @pytest.fixture
-def orders_of_customer(customer_api) -> list[int]:  # type: ignore[no-untyped-def]
+def orders_of_customer(customer_api) -> list[int]:
     product = make_product(stock=50)
     return [place(customer_api, (product, 1)).json()["id"] for _ in range(3)]
 

@@ -10,6 +10,7 @@ import pytest
 from django.utils.translation import gettext_lazy
 from rest_framework import parsers, renderers
 from rest_framework.exceptions import ErrorDetail, ParseError
+from rest_framework.serializers import Serializer
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from config.api.parsers import JSONParser
@@ -22,7 +23,7 @@ VALUES = [
     {"separators": "line\u2028paragraph\u2029end", "unicode": "ünïcødé 東京 🚀"},
     {1: "int keys", "nested": {"deep": [{"x": 0.1}, {"y": -3}]}},
     {"uuid": UUID("12345678-1234-5678-1234-567812345678"), "span": timedelta(seconds=90)},
-    ReturnList([ReturnDict({"id": 1}, serializer=None)], serializer=None),
+    ReturnList([ReturnDict({"id": 1}, serializer=Serializer())], serializer=Serializer()),
     [],
     "",
 ]

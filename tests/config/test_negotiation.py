@@ -18,7 +18,7 @@ ACCEPTS = [
 RENDERER_SETS = [[JSONRenderer()], [JSONRenderer(), BrowsableAPIRenderer()], [BrowsableAPIRenderer(), JSONRenderer()]]
 
 
-def answer(negotiation, accept, query, renderers, suffix):  # type: ignore[no-untyped-def]
+def answer(negotiation, accept, query, renderers, suffix):
     headers = {} if accept is None else {"HTTP_ACCEPT": accept}
     request = Request(APIRequestFactory().get("/api/v1/products/" + query, **headers))
     try:
@@ -40,7 +40,7 @@ def test_the_same_answer_as_drfs_negotiation(accept, query, renderers, suffix):
 
 
 def test_the_usual_request_is_answered_without_parsing_the_header(monkeypatch):
-    def parse(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def parse(*args, **kwargs):
         raise AssertionError("parsed")
 
     monkeypatch.setattr(DefaultContentNegotiation, "_get_parsed_accept_list", parse)

@@ -56,7 +56,7 @@ def test_generated_ids_are_unique():
     assert len({request_id_from(None) for _ in range(100)}) == 100
 
 
-def test_a_task_published_by_a_request_logs_under_the_request_id(caplog):
+def test_a_task_published_by_a_request_logs_under_the_request_id(caplog) -> None:
     """What a worker does with the header (a real worker is proved in
     tests/orders/test_email_delivery.py)."""
     structlog.contextvars.bind_contextvars(request_id="req-123")

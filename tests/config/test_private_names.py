@@ -428,7 +428,9 @@ def find_uses(root: Path, packages: tuple[str, ...], scripts: tuple[str, ...]) -
     top_levels = frozenset(CALLED_BY.union(*(f.libraries for f in files)))
     candidates = {u.name for f in files for u in f.loose if u.name not in ours}
     theirs = library_has(candidates, top_levels)
-    of_ours = {(c.module, c.qualname): c for f in files for c in f.classes if c.module and c.qualname}
+    of_ours: dict[tuple[str | None, str | None], ClassFacts] = {
+        (c.module, c.qualname): c for f in files for c in f.classes if c.module and c.qualname
+    }
     our_modules = {f.module for f in files if f.module}
     uses: list[Use] = []
     for f in files:

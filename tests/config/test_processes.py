@@ -91,6 +91,7 @@ def test_gunicorn_config_wsgi_from_the_project_folder_runs_with_the_projects_set
 def probe(base: str, path: str) -> tuple[int, str]:
     """One plain-HTTP GET that does not follow redirects."""
     url = urlsplit(base)
+    assert url.hostname is not None, base
     connection = HTTPConnection(url.hostname, url.port, timeout=10)
     try:
         connection.request("GET", path)

@@ -21,7 +21,7 @@ SECRET_USER = "readyz_secret_user"
 
 
 @pytest.fixture(autouse=True)
-def fresh_readiness():  # type: ignore[no-untyped-def]
+def fresh_readiness():
     """No result of another test's checks is reused, before or after."""
     health.forget()
     yield
@@ -106,7 +106,7 @@ def test_a_hung_broker_is_named_and_many_probes_open_one_connection_to_it(settin
 def test_probes_in_quick_succession_share_one_check_of_each_dependency(monkeypatch):
     calls = {name: 0 for name in health.CHECKS}
 
-    def counting(name, check):  # type: ignore[no-untyped-def]
+    def counting(name, check):
         def run() -> None:
             calls[name] += 1
             check()
@@ -166,7 +166,7 @@ def test_a_dependency_back_is_ready_again_after_the_reuse_interval(monkeypatch):
     assert status == 200, body
 
 
-def test_a_gevent_worker_under_many_probes_opens_one_connection_to_a_hung_broker(tmp_path):
+def test_a_gevent_worker_under_many_probes_opens_one_connection_to_a_hung_broker(tmp_path) -> None:
     """As deployed (gunicorn.conf.py, one gevent worker): 50 probes at once
     against a broker that accepts and never answers."""
     from tests.config.test_deploy import get, gunicorn

@@ -34,7 +34,7 @@ DEADLINE = 3.0  # seconds: bounded by the 0.5 s socket timeouts, never a hang
 
 
 @pytest.fixture
-def redis_server(tmp_path):  # type: ignore[no-untyped-def]
+def redis_server(tmp_path):
     server = RedisServer(tmp_path)
     server.start()
     yield server
@@ -42,7 +42,7 @@ def redis_server(tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def on_private_redis(redis_server, settings):  # type: ignore[no-untyped-def]
+def on_private_redis(redis_server, settings):
     """Point this process's cache and limiter at the private server."""
     settings.REDIS_URL = redis_server.url
     settings.CACHES = redis_cache_settings(redis_server.url)
@@ -60,7 +60,7 @@ def timed(call: Callable[[], Any]) -> tuple[Any, float]:
     return response, time.monotonic() - start
 
 
-def assert_the_api_answers_quickly(anon, customer, customer_api, product) -> None:  # type: ignore[no-untyped-def]
+def assert_the_api_answers_quickly(anon, customer, customer_api, product) -> None:
     """Product list, order placement and login answer 2xx within the deadline:
     first each meeting the outage itself, then with the breaker open."""
     calls = {
@@ -80,7 +80,7 @@ def assert_the_api_answers_quickly(anon, customer, customer_api, product) -> Non
             assert took < DEADLINE, (name, breaker_open, took)
 
 
-def assert_caching_and_limits_work(anon, settings, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def assert_caching_and_limits_work(anon, settings, django_assert_num_queries) -> None:
     url = f"{PRODUCTS}?ordering=-created_at"
     first = anon.get(url)
     assert first.status_code == 200

@@ -1,6 +1,8 @@
 """/api/schema/ is generated once per process, per variant, and is exactly
 what drf-spectacular generates; still anonymous."""
 
+from typing import Any
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.views import SpectacularAPIView
@@ -14,19 +16,19 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def no_schema_kept():  # type: ignore[no-untyped-def]
+def no_schema_kept():
     schema_view.forget()
     yield
     schema_view.forget()
 
 
 @pytest.fixture
-def generations(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+def generations(monkeypatch) -> list[int]:
     """Counts drf-spectacular's schema generations."""
     calls: list[int] = []
     real = SchemaGenerator.get_schema
 
-    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(self, *args, **kwargs):
         calls.append(1)
         return real(self, *args, **kwargs)
 
@@ -34,7 +36,7 @@ def generations(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
     return calls
 
 
-def fresh(query: str = "", **headers: str):  # type: ignore[no-untyped-def]
+def fresh(query: str = "", **headers: Any):
     """drf-spectacular's own view, generating now."""
     request = APIRequestFactory().get(f"{SCHEMA}{query}", **headers)
     response = SpectacularAPIView.as_view()(request)

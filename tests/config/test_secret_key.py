@@ -103,7 +103,7 @@ def test_the_key_file_and_its_drafts_are_ignored_by_git():
         assert ignored.returncode == 0, f"{name} is not git-ignored"
 
 
-def test_processes_racing_to_make_the_key_all_read_the_one_made(tmp_path):
+def test_processes_racing_to_make_the_key_all_read_the_one_made(tmp_path) -> None:
     """Threads stand in for processes starting at the same instant: the file
     appears whole, once, and every caller reads that key."""
 

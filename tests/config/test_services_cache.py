@@ -12,7 +12,7 @@ from config.platform import breaker, read_cache
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def in_another_thread(function):  # type: ignore[no-untyped-def]
+def in_another_thread(function):
     """What another process sees: a thread has its own connection and its
     own open transaction, none."""
     result = []
@@ -22,7 +22,7 @@ def in_another_thread(function):  # type: ignore[no-untyped-def]
     return result[0]
 
 
-def test_cached_computes_once_until_its_namespace_changes():
+def test_cached_computes_once_until_its_namespace_changes() -> None:
     calls: list[int] = []
 
     def compute() -> str:

@@ -37,7 +37,7 @@ SERVER_ENV = {
 
 
 @pytest.fixture
-def servers(tmp_path) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def servers(tmp_path) -> Iterator[tuple[str, str]]:
     with (
         runserver_process(port=free_port(), env=SERVER_ENV, tmp_path=tmp_path) as a,
         runserver_process(port=free_port(), env=SERVER_ENV, tmp_path=tmp_path) as b,
@@ -45,9 +45,9 @@ def servers(tmp_path) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-d
         yield a, b
 
 
-def test_two_servers_share_the_cache_and_the_auth_limit(servers):
+def test_two_servers_share_the_cache_and_the_auth_limit(servers) -> None:
     a, b = servers
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory.create(is_staff=True)
     token = str(RefreshToken.for_user(staff).access_token)
     product = make_product(price="10.00", stock=5)
     detail = product_url(product.id)

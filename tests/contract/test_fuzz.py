@@ -187,7 +187,7 @@ def _replay_the_request_line_over_the_servers_limit(server: LiveServer, schema: 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_live_schema_holds_under_fuzzing_for_every_role(fuzz_server, tmp_path):
+def test_the_live_schema_holds_under_fuzzing_for_every_role(fuzz_server, tmp_path) -> None:
     seed = _seed()
     schema = _schema_with_links(fuzz_server.base_url, tmp_path / "schema.json")
     started = time.monotonic()

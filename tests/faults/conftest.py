@@ -14,6 +14,6 @@ def shop(transactional_db: None) -> Shop:
 
 
 @pytest.fixture
-def stack(shop: Shop, queue: str, tmp_path) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+def stack(shop: Shop, queue: str, tmp_path) -> Iterator[Stack]:
     with running_stack(queue=queue, tmp_path=tmp_path) as running:
         yield running

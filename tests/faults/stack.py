@@ -291,7 +291,7 @@ class Shop:
 
 def open_shop(*, products: int = 12, customers: int = 6, stock: int = 100_000) -> Shop:
     made = [make_product(stock=stock, price="5.00") for _ in range(products)]
-    users = [UserFactory() for _ in range(customers)]
+    users = [UserFactory.create() for _ in range(customers)]
     return Shop(
         stock={product.id: stock for product in made},
         tokens=[str(RefreshToken.for_user(user).access_token) for user in users],
@@ -439,10 +439,11 @@ def resend_failed_orders(base: str, outcomes: list[Outcome]) -> list[Outcome]:
 
 def orders_by_key() -> dict[int, str]:
     """Order id → the Idempotency-Key it was placed with."""
-    return {
-        int(body["id"]): key
-        for key, body in IdempotencyKey.objects.filter(response_status=201).values_list("key", "response_body")
-    }
+    found: dict[int, str] = {}
+    for key, body in IdempotencyKey.objects.filter(response_status=201).values_list("key", "response_body"):
+        assert body is not None, key  # a 201 is kept with the body it answered
+        found[int(body["id"])] = key
+    return found
 
 
 def assert_every_order_was_told(outcomes: list[Outcome], *, unknown_allowed: set[str]) -> set[int]:
@@ -523,7 +524,9 @@ def _outbox_rows(order_ids: list[int]) -> list[dict[str, Any]]:
     if model is None:
         return []
     fields = [f.attname for f in model._meta.concrete_fields if f.name not in ("body_text", "body_html", "context")]
-    return [row for i in order_ids for row in model.objects.filter(subject__contains=f"order {i} ").values(*fields)]
+    return [
+        row for i in order_ids for row in model._default_manager.filter(subject__contains=f"order {i} ").values(*fields)
+    ]
 
 
 def assert_ledger_balances(shop: Shop) -> None:

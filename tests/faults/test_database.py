@@ -34,7 +34,7 @@ FAIL_FAST = 5.0  # the longest a request may take while it is down (the pool wai
 RECOVERY = 5.0  # the longest it may take, once it is back, until requests succeed again
 
 
-def test_postgresql_restarted_under_load(stack, shop):
+def test_postgresql_restarted_under_load(stack, shop) -> None:
     with Load(stack.base, shop) as load:
         time.sleep(3)
         down_at = break_for(stack, stack.db, "down", OUTAGE, check="database")

@@ -38,7 +38,7 @@ def kill_a_worker_mid_request(stack: Stack) -> tuple[int, float]:
     pytest.fail("no worker was seen serving a request")
 
 
-def test_a_worker_killed_mid_request_loses_nothing_and_is_replaced(stack, shop):
+def test_a_worker_killed_mid_request_loses_nothing_and_is_replaced(stack, shop) -> None:
     kills: list[tuple[int, float]] = []
     with Load(stack.base, shop, clients=6, pause=0) as load:
         time.sleep(3)
@@ -47,7 +47,11 @@ def test_a_worker_killed_mid_request_loses_nothing_and_is_replaced(stack, shop):
         while len(kills) < 3 and not [o for o in load.outcomes if not o.answered]:
             victim, killed_at = kill_a_worker_mid_request(stack)
             kills.append((victim, killed_at))
-            replaced = wait_for(lambda v=victim: len(pids := stack.worker_pids()) == 2 and v not in pids, timeout=20)
+
+            def replaced_by_now(v: int = victim) -> bool:
+                return len(pids := stack.worker_pids()) == 2 and v not in pids
+
+            replaced = wait_for(replaced_by_now, timeout=20)
             assert replaced, f"worker {victim} was not replaced\n{stack.log_tails()}"
             time.sleep(1)
         back_at = time.monotonic()

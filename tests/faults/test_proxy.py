@@ -100,7 +100,7 @@ def is_cut(sock: socket.socket) -> bool:
         return False
 
 
-def test_forwards_both_ways_on_many_connections_at_once(proxy):
+def test_forwards_both_ways_on_many_connections_at_once(proxy) -> None:
     payloads = [os.urandom(300_000) for _ in range(8)]  # more than the socket buffers hold
     echoed: list[bytes] = [b""] * len(payloads)
 

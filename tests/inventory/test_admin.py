@@ -390,7 +390,7 @@ def count_queries(client: Client, url: str) -> int:
 @pytest.mark.parametrize("url", [PRODUCTS, MOVEMENTS])
 def test_change_lists_run_the_same_number_of_queries_for_5_or_60_products(url):
     # A fresh superuser per measurement; created_by makes the movement list join users.
-    staff = UserFactory(is_staff=True, is_superuser=True)
+    staff = UserFactory.create(is_staff=True, is_superuser=True)
     client = Client()
     client.force_login(staff)
 

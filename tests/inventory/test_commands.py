@@ -4,6 +4,7 @@ and the system checks that ``check --database`` and ``migrate`` run."""
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -49,7 +50,7 @@ def test_seed_demo_loads_everything_once_and_prints_the_logins(capsys, django_ca
 
 
 def test_reconcile_inventory_passes_when_every_product_balances(capsys):
-    customer = UserFactory()
+    customer = UserFactory.create()
     product = make_product(stock=5)
     from orders.domain.placement import DraftLine, OrderDraft
     from orders.services import order_place
@@ -75,7 +76,7 @@ def test_reconcile_inventory_exits_1_and_reports_each_mismatch(capsys):
 
 
 def test_purge_idempotency_keys_deletes_only_keys_older_than_24_hours(capsys):
-    user = UserFactory()
+    user = UserFactory.create()
     old = IdempotencyKey.objects.create(user=user, key="old", fingerprint="x")
     IdempotencyKey.objects.filter(id=old.id).update(created_at=timezone.now() - timedelta(hours=25))
     IdempotencyKey.objects.create(user=user, key="fresh", fingerprint="y")
@@ -96,7 +97,7 @@ def price_products(*prices: str) -> list[Product]:
     return products
 
 
-def check_output(*args: str, **options: object) -> str:
+def check_output(*args: str, **options: Any) -> str:
     out, err = StringIO(), StringIO()
     call_command(*args, stdout=out, stderr=err, **options)
     return out.getvalue() + err.getvalue()

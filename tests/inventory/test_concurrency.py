@@ -17,7 +17,7 @@ THREADS = 20
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_adjustments_never_oversell():
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory.create(is_staff=True)
     product = make_product(stock=10)
 
     def take_one() -> tuple[int, dict]:

@@ -101,11 +101,11 @@ def test_apply_changes_refuses_an_unknown_product():
 def test_values_are_immutable():
     change = StockChange(1, 1)
     with pytest.raises(FrozenInstanceError):
-        change.delta = 2  # type: ignore[misc]
+        change.delta = 2
     applied = apply_changes({1: 0}, [change])
     assert isinstance(applied, tuple)
     with pytest.raises(FrozenInstanceError):
-        applied[0].balance_after = 9  # type: ignore[misc]
+        applied[0].balance_after = 9
 
 
 # --- Upper bounds: MAX_STOCK for staff's changes, the column for every change --
@@ -202,7 +202,7 @@ batches = st.lists(
 
 
 @given(initial=st.fixed_dictionaries({p: st.integers(0, 30) for p in PRODUCTS}), batches=batches)
-def test_random_batches_keep_every_balance_non_negative_and_the_ledger_summing_to_stock(initial, batches):
+def test_random_batches_keep_every_balance_non_negative_and_the_ledger_summing_to_stock(initial, batches) -> None:
     balances = dict(initial)
     ledger: list[AppliedChange] = []
     for batch in batches:

@@ -10,7 +10,7 @@ from tests.factories import make_product
 pytestmark = pytest.mark.django_db
 
 
-def count_queries(client, url, params):  # type: ignore[no-untyped-def]
+def count_queries(client, url, params):
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url, params)
     assert response.status_code == 200, response.content

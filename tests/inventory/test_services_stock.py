@@ -27,7 +27,7 @@ def ledger_sum(product: Product) -> int:
 
 
 def test_product_create_records_initial_stock_as_the_first_ledger_line():
-    user = UserFactory(is_staff=True)
+    user = UserFactory.create(is_staff=True)
     product = services.product_create(sku="A-1", name="A", price=Decimal("1.50"), stock=7, created_by_id=user.id)
     assert product.stock == 7
     (movement,) = StockMovement.objects.filter(product=product)
@@ -100,7 +100,7 @@ def test_product_delete_deactivates_a_product_an_order_moved():
 
 
 def test_stock_adjust_moves_stock_and_appends_a_movement():
-    user = UserFactory(is_staff=True)
+    user = UserFactory.create(is_staff=True)
     product = make_product(stock=10)
     before = product.updated_at
     movement = services.stock_adjust(product=product, delta=-4, reason="stock-take", created_by_id=user.id)
@@ -264,7 +264,7 @@ def test_the_ledger_is_append_only():
 
 
 def test_deleting_a_user_keeps_their_movements_and_forgets_who_made_them():
-    user = UserFactory(is_staff=True)
+    user = UserFactory.create(is_staff=True)
     product = make_product(stock=1)
     movement = services.stock_adjust(product=product, delta=2, reason="delivery", created_by_id=user.id)
     user.delete()

@@ -12,8 +12,8 @@ CHANGELIST = "/admin/notifications/outboxemail/"
 
 
 @pytest.fixture
-def admin_client(client):  # type: ignore[no-untyped-def]
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+def admin_client(client):
+    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     return client
 
 
@@ -55,7 +55,7 @@ def test_retry_now_delivers_a_failed_email(admin_client, settings, django_captur
 
 
 def test_a_customer_cannot_see_the_outbox(client):
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
     r = client.get(CHANGELIST)
     assert r.status_code == 302 and "/admin/login/" in r["Location"]
 

@@ -26,7 +26,7 @@ def tables() -> set[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_moving_the_outbox_keeps_every_row_and_every_grant():
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory.create(is_staff=True)
     group = Group.objects.create(name="support")
     old = migrate(BEFORE)
     assert "users_outboxemail" in tables() and "notifications_outboxemail" not in tables()

@@ -36,7 +36,7 @@ DRAIN = "notifications.tasks.outbox_drain_task"
 DELIVER = "notifications.tasks.outbox_deliver_task"
 
 
-def place_orders(client, n: int) -> None:  # type: ignore[no-untyped-def]
+def place_orders(client, n: int) -> None:
     product = make_product(stock=100)
     for _ in range(n):
         r = client.post(ORDERS, {"lines": [{"product_id": product.id, "quantity": 1}]}, format="json")
@@ -115,7 +115,7 @@ def test_an_email_rolled_back_leaves_no_flag_without_a_drain_behind(customer_api
 
 
 def test_with_redis_failing_each_email_is_published_by_itself(customer_api, queue, monkeypatch):
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def refuse(*args, **kwargs):
         raise ConnectionError("simulated: Redis is unreachable")
 
     monkeypatch.setattr(read_cache, "_incr_versions", refuse)

@@ -192,13 +192,13 @@ def test_an_email_leased_by_a_worker_is_left_alone_until_the_lease_ends(settings
     assert (email.status, email.attempts, email.leased_until) == ("sent", 2, None)
 
 
-def test_a_claimed_email_is_not_due_for_the_dispatcher_before_its_lease_ends(settings):
+def test_a_claimed_email_is_not_due_for_the_dispatcher_before_its_lease_ends(settings) -> None:
     settings.OUTBOX_LEASE_SECONDS = 120
     email = outbox_enqueue(kind="test", to="x@example.com", subject="s", text="t")
     seen: list[OutboxEmail] = []
 
     class Recording(locmem.EmailBackend):
-        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+        def send_messages(self, messages):
             seen.append(OutboxEmail.objects.get(id=email.id))
             assert outbox_due(now=timezone.now() + timedelta(seconds=60)) == []  # leased: not due
             return super().send_messages(messages)
@@ -235,13 +235,13 @@ def test_every_attempt_of_an_email_carries_the_same_message_id(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_mail_server_is_talked_to_outside_any_transaction(settings):
+def test_the_mail_server_is_talked_to_outside_any_transaction(settings) -> None:
     """Claimed and committed first: while the server has the message, no
     transaction is open and another connection sees the lease."""
     seen: list[tuple[bool, object]] = []
 
     class Watching(locmem.EmailBackend):
-        def send_messages(self, messages):  # type: ignore[no-untyped-def]
+        def send_messages(self, messages):
             email_id = OutboxEmail.objects.get().id
             seen.append((connection.in_atomic_block, _leased_elsewhere(email_id)))
             return super().send_messages(messages)
@@ -289,7 +289,7 @@ def test_a_drain_sends_a_burst_over_one_connection(settings):
 
 
 @pytest.fixture
-def mail_server(settings):  # type: ignore[no-untyped-def]
+def mail_server(settings):
     """A mail server the test switches off and on; emails back off for an hour
     at least, so only a wake-up sends them again within the test."""
     from tests.support.mail import switch_mail_server

@@ -24,7 +24,7 @@ def place(api: APIClient, *pairs: tuple[Product, int], coupon: str | None = None
     body: dict[str, Any] = {"lines": lines(*pairs)}
     if coupon is not None:
         body["coupon"] = coupon
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    headers: dict[str, Any] = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     return api.post(ORDERS, body, format="json", **headers)
 
 

@@ -24,24 +24,24 @@ COUPONS = "/admin/orders/coupon/"
 
 
 @pytest.fixture
-def admin_client(client):  # type: ignore[no-untyped-def]
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+def admin_client(client):
+    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     return client
 
 
-def place(customer, *lines, coupon=None):  # type: ignore[no-untyped-def]
+def place(customer, *lines, coupon=None):
     draft = OrderDraft(tuple(DraftLine(p.id, q) for p, q in lines), coupon)
     return order_place(customer=customer, draft=draft).order
 
 
-def act(admin_client, action: str, *orders: Order):  # type: ignore[no-untyped-def]
+def act(admin_client, action: str, *orders: Order):
     return admin_client.post(ORDERS, {"action": action, "_selected_action": [o.id for o in orders]}, follow=True)
 
 
 def test_the_order_change_list_finds_an_order_by_id_and_by_customer_email(admin_client):
-    alice = UserFactory(email="alice@shop.example")
+    alice = UserFactory.create(email="alice@shop.example")
     order = place(alice, (make_product(), 1))
-    other = place(UserFactory(), (make_product(), 1))
+    other = place(UserFactory.create(), (make_product(), 1))
     by_email = admin_client.get(ORDERS, {"q": "alice@shop.example"})
     assert by_email.status_code == 200
     assert list(by_email.context["cl"].result_list) == [order]
@@ -52,7 +52,7 @@ def test_the_order_change_list_finds_an_order_by_id_and_by_customer_email(admin_
 
 def test_the_order_page_shows_its_lines_read_only(admin_client):
     product = make_product(sku="LINE-SKU-1", name="Line product")
-    order = place(UserFactory(), (product, 3))
+    order = place(UserFactory.create(), (product, 3))
     page = admin_client.get(f"{ORDERS}{order.id}/change/")
     assert page.status_code == 200
     assert b"LINE-SKU-1" in page.content and b"Line product" in page.content
@@ -62,7 +62,7 @@ def test_the_order_page_shows_its_lines_read_only(admin_client):
 def test_the_cancel_action_returns_stock_and_the_coupon_use(admin_client):
     product = make_product(stock=10)
     coupon_create(code="ADMIN5", amount_off=Decimal("5.00"))
-    order = place(UserFactory(), (product, 4), coupon="ADMIN5")
+    order = place(UserFactory.create(), (product, 4), coupon="ADMIN5")
     assert Product.objects.get(id=product.id).stock == 6
     page = act(admin_client, "mark_cancelled", order)
     assert page.status_code == 200
@@ -75,7 +75,7 @@ def test_the_cancel_action_returns_stock_and_the_coupon_use(admin_client):
 
 
 def test_the_status_actions_follow_the_machine_and_report_what_they_could_not_do(admin_client):
-    customer = UserFactory()
+    customer = UserFactory.create()
     pending = place(customer, (make_product(), 1))
     delivered_too_soon = place(customer, (make_product(), 1))
     act(admin_client, "mark_paid", pending)
@@ -92,18 +92,18 @@ def test_the_status_actions_follow_the_machine_and_report_what_they_could_not_do
 
 
 def test_orders_cannot_be_added_or_deleted_in_the_admin(admin_client):
-    order = place(UserFactory(), (make_product(), 1))
+    order = place(UserFactory.create(), (make_product(), 1))
     assert admin_client.get(f"{ORDERS}add/").status_code == 403
     assert admin_client.get(f"{ORDERS}{order.id}/delete/").status_code == 403
 
 
 def test_a_customer_is_refused(client):
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
     r = client.get(ORDERS)
     assert r.status_code == 302 and "/admin/login/" in r["Location"]
 
 
-def count_queries(admin_client, url: str) -> int:  # type: ignore[no-untyped-def]
+def count_queries(admin_client, url: str) -> int:
     with CaptureQueriesContext(connection) as ctx:
         assert admin_client.get(url).status_code == 200
     return len(ctx.captured_queries)
@@ -111,7 +111,7 @@ def count_queries(admin_client, url: str) -> int:  # type: ignore[no-untyped-def
 
 def test_the_order_and_coupon_change_lists_run_the_same_queries_for_5_and_60_rows(admin_client):
     product = make_product(stock=1000)
-    customers = [UserFactory() for _ in range(5)]
+    customers = [UserFactory.create() for _ in range(5)]
     for n in range(5):
         place(customers[n], (product, 1))
         coupon_create(code=f"FEW{n}", percent_off=Decimal(5))
@@ -138,14 +138,14 @@ def test_the_coupon_form_enforces_the_same_rules_as_the_api(admin_client):
 
 
 def _order_in_this_transaction(coupon_code: str) -> Callable[[], None]:
-    customer, product = UserFactory(), make_product()
+    customer, product = UserFactory.create(), make_product()
     return lambda: place(customer, (product, 1), coupon=coupon_code)
 
 
 def _order_from_another_connection(coupon_code: str) -> Callable[[], None]:
     """Another request's order, committed on its own connection while the
     admin's transaction is open (its customer and product committed before)."""
-    customer, product = UserFactory(), make_product()
+    customer, product = UserFactory.create(), make_product()
 
     def order() -> None:
         run_together(lambda: place(customer, (product, 1), coupon=coupon_code), threads=1)
@@ -167,7 +167,7 @@ def uses(coupon: Coupon) -> int:
     return Order.objects.filter(coupon=coupon).exclude(status="cancelled").count()
 
 
-def post_while_an_order_uses_it(admin_client, monkeypatch, coupon: Coupon, data: dict, meanwhile):  # type: ignore[no-untyped-def]
+def post_while_an_order_uses_it(admin_client, monkeypatch, coupon: Coupon, data: dict, meanwhile):
     """Post the coupon's change form; an order uses the coupon after the form
     was checked and before it is saved — as a checkout racing the save would."""
     checked, order = CouponAdminForm.clean, meanwhile(coupon.code)
@@ -184,7 +184,7 @@ def post_while_an_order_uses_it(admin_client, monkeypatch, coupon: Coupon, data:
 @pytest.mark.parametrize("meanwhile", MEANWHILE)
 def test_an_order_using_the_coupon_while_its_form_is_saved_keeps_its_use(admin_client, monkeypatch, meanwhile):
     coupon = coupon_create(code="RACE10", percent_off=Decimal(10), max_uses=10)
-    place(UserFactory(), (make_product(), 1), coupon="RACE10")
+    place(UserFactory.create(), (make_product(), 1), coupon="RACE10")
     form = admin_client.get(f"{COUPONS}{coupon.id}/change/")
     assert form.status_code == 200 and "times_used" not in form.context["adminform"].form.fields
 
@@ -205,7 +205,7 @@ def test_an_order_using_the_coupon_while_its_form_is_saved_keeps_its_use(admin_c
 @pytest.mark.parametrize("meanwhile", MEANWHILE)
 def test_a_max_uses_that_an_order_passed_meanwhile_is_refused_with_the_reason(admin_client, monkeypatch, meanwhile):
     coupon = coupon_create(code="LAST1", amount_off=Decimal("1.00"), max_uses=5)
-    place(UserFactory(), (make_product(), 1), coupon="LAST1")
+    place(UserFactory.create(), (make_product(), 1), coupon="LAST1")
 
     r = post_while_an_order_uses_it(
         admin_client,
@@ -225,7 +225,7 @@ def test_a_max_uses_that_an_order_passed_meanwhile_is_refused_with_the_reason(ad
 
 def test_coupons_are_deleted_through_the_admin_and_their_orders_keep_the_code(admin_client):
     used = coupon_create(code="GONE5", amount_off=Decimal("5.00"))
-    order = place(UserFactory(), (make_product(), 1), coupon="GONE5")
+    order = place(UserFactory.create(), (make_product(), 1), coupon="GONE5")
     unused = coupon_create(code="UNUSED5", amount_off=Decimal("5.00"))
 
     one = admin_client.post(f"{COUPONS}{used.id}/delete/", {"post": "yes"})

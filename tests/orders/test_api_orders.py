@@ -386,7 +386,7 @@ def test_order_list_refuses_a_bad_datetime_with_400(customer_api, param):
     assert errors(r) == [("invalid", param)]
 
 
-def test_order_list_cursor_pagination_follows_next_to_the_end(customer_api):
+def test_order_list_cursor_pagination_follows_next_to_the_end(customer_api) -> None:
     p = make_product(stock=50)
     ids = [place(customer_api, (p, 1)).json()["id"] for _ in range(5)]
 
@@ -804,7 +804,7 @@ def test_order_transitions_other_than_cancel_send_no_email(
 
 def test_each_customer_gets_their_own_confirmation(mailoutbox, django_capture_on_commit_callbacks, client_for):
     a = make_product(stock=5)
-    users = [UserFactory(), UserFactory()]
+    users = [UserFactory.create(), UserFactory.create()]
     with django_capture_on_commit_callbacks(execute=True):
         for user in users:
             assert place(client_for(user), (a, 1)).status_code == 201

@@ -29,7 +29,7 @@ def row(user, order_count: int, total_spent: str) -> dict:
 
 def test_top_customers_ranks_the_biggest_spender_first_over_orders_not_cancelled(staff_api, staff):
     p = make_product(price="10.25", stock=1000)
-    big, small, many, gone = (UserFactory() for _ in range(4))
+    big, small, many, gone = (UserFactory.create() for _ in range(4))
     buy(big, p, 10)  # 102.50
     buy(small, p, 1)  # 10.25
     for _ in range(3):
@@ -49,7 +49,7 @@ def test_top_customers_ranks_the_biggest_spender_first_over_orders_not_cancelled
 def test_top_customers_total_spent_is_a_two_place_string_after_discounts(staff_api):
     p = make_product(price="3.00", stock=10)
     Coupon.objects.create(code="THIRD", percent_off=Decimal("33.33"))
-    user = UserFactory()
+    user = UserFactory.create()
     services.order_place(customer=user, draft=OrderDraft(lines=(DraftLine(p.id, 1),), coupon="THIRD"))  # 3.00 − 1.00
     buy(user, p, 1)
 
@@ -58,7 +58,7 @@ def test_top_customers_total_spent_is_a_two_place_string_after_discounts(staff_a
 
 def test_top_customers_limit_defaults_to_10_and_goes_up_to_100(staff_api):
     p = make_product(price="1.00", stock=1000)
-    users = [UserFactory() for _ in range(12)]
+    users = [UserFactory.create() for _ in range(12)]
     for n, user in enumerate(users, start=1):
         buy(user, p, n)  # user n spends n
 
@@ -96,7 +96,7 @@ def test_top_customers_is_staff_only(customer_api, anon):
 def test_top_customers_runs_one_aggregate_query(staff_api, django_assert_max_num_queries):
     p = make_product(price="2.00", stock=1000)
     for _ in range(30):
-        buy(UserFactory(), p, 2)
+        buy(UserFactory.create(), p, 2)
 
     # One query to load the JWT's user, one aggregate; nothing per customer.
     with django_assert_max_num_queries(2):

@@ -48,7 +48,7 @@ def post_order(header: str, body: dict, key: str | None = None) -> Callable[[], 
     def job() -> Reply:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=header)
-        extra = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+        extra: dict[str, Any] = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
         r = client.post(ORDERS, body, format="json", **extra)
         return Reply(r.status_code, r.json())
 
@@ -87,7 +87,7 @@ def run_together(jobs: list[Callable[[], Reply]]) -> list[Reply]:
 
 def test_concurrent_orders_never_oversell():
     product = make_product(stock=20)
-    headers = [auth_header(UserFactory()) for _ in range(10)]
+    headers = [auth_header(UserFactory.create()) for _ in range(10)]
     body = {"lines": [{"product_id": product.id, "quantity": 1}]}
 
     replies = run_together([post_order(headers[i % 10], body) for i in range(100)])
@@ -106,7 +106,7 @@ def test_concurrent_orders_never_oversell():
 def test_concurrent_orders_take_a_limited_coupon_exactly_max_uses_times():
     coupon = Coupon.objects.create(code="FIVE", percent_off=10, max_uses=5)
     products = [make_product(stock=10) for _ in range(30)]  # one each: only the coupon is contended
-    headers = [auth_header(UserFactory()) for _ in range(10)]
+    headers = [auth_header(UserFactory.create()) for _ in range(10)]
 
     replies = run_together(
         [
@@ -129,7 +129,7 @@ def test_concurrent_orders_take_a_limited_coupon_exactly_max_uses_times():
 
 def test_concurrent_requests_with_one_idempotency_key_make_one_order():
     product = make_product(stock=50)
-    header = auth_header(UserFactory())
+    header = auth_header(UserFactory.create())
     body = {"lines": [{"product_id": product.id, "quantity": 2}]}
 
     replies = run_together([post_order(header, body, key="same-key") for _ in range(10)])
@@ -151,7 +151,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_order():
 def test_orders_locking_products_in_opposite_order_never_deadlock():
     a = make_product(stock=40)
     b = make_product(stock=40)
-    first, second = auth_header(UserFactory()), auth_header(UserFactory())
+    first, second = auth_header(UserFactory.create()), auth_header(UserFactory.create())
     ab = {"lines": [{"product_id": a.id, "quantity": 1}, {"product_id": b.id, "quantity": 1}]}
     ba = {"lines": [{"product_id": b.id, "quantity": 1}, {"product_id": a.id, "quantity": 1}]}
 

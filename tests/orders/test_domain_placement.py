@@ -117,7 +117,7 @@ draft_lines = st.lists(st.tuples(st.integers(1, 5), st.integers(1, 400)), min_si
 
 
 @given(draft_lines)
-def test_validate_order_merge_keeps_first_order_and_sums_quantities(lines):
+def test_validate_order_merge_keeps_first_order_and_sums_quantities(lines) -> None:
     totals: dict[int, int] = {}
     first: dict[int, int] = {}
     for index, (pid, qty) in enumerate(lines):
@@ -138,7 +138,7 @@ def test_validate_order_merge_keeps_first_order_and_sums_quantities(lines):
 
 
 @given(st.lists(st.tuples(st.integers(1, 12), st.integers(-5, 1010)), min_size=1, max_size=30))
-def test_validate_order_flags_exactly_the_bad_lines_all_at_once(lines):
+def test_validate_order_flags_exactly_the_bad_lines_all_at_once(lines) -> None:
     catalog = {**ACTIVE, 6: snapshot(6, is_active=False)}  # 7…12 are unknown
     expected: list[tuple[str, str]] = []
     first: dict[int, int] = {}

@@ -37,7 +37,7 @@ def sink() -> Iterator[SmtpSink]:
     server.stop()
 
 
-def worker(queue: str, sink: SmtpSink, tmp_path, **env: str):  # type: ignore[no-untyped-def]
+def worker(queue: str, sink: SmtpSink, tmp_path, **env: str):
     return celery_process(
         "worker",
         queue=queue,
@@ -53,7 +53,7 @@ def worker(queue: str, sink: SmtpSink, tmp_path, **env: str):  # type: ignore[no
     )
 
 
-def place_order(client, request_id: str = "") -> tuple[int, float]:  # type: ignore[no-untyped-def]
+def place_order(client, request_id: str = "") -> tuple[int, float]:
     product = make_product(stock=5)
     started = time.monotonic()
     headers = {"HTTP_X_REQUEST_ID": request_id} if request_id else {}
@@ -143,7 +143,7 @@ def test_mail_server_down_then_back_delivers_exactly_once(customer_api, sink, qu
 # --- Outages of any length, and a worker that dies mid-send ------------------------------
 
 
-def beat(queue: str, tmp_path, **env: str):  # type: ignore[no-untyped-def]
+def beat(queue: str, tmp_path, **env: str):
     """Celery beat with its clock compressed: the dispatcher and the check of
     the mail server every second."""
     return celery_process(
@@ -199,13 +199,15 @@ def test_waiting_emails_go_out_as_soon_as_the_mail_server_answers_not_at_their_r
     assert set(OutboxEmail.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def test_a_worker_killed_between_sending_and_recording_leaves_the_email_to_another(customer_api, queue, tmp_path):
+def test_a_worker_killed_between_sending_and_recording_leaves_the_email_to_another(
+    customer_api, queue, tmp_path
+) -> None:
     """The mail server takes the message and the worker dies before the
     outbox records it: after the lease another worker sends it again, under
     the same Message-ID, so the reader's mail client shows it once."""
     victim: list[subprocess.Popen] = []
 
-    def kill_the_worker(message) -> None:  # type: ignore[no-untyped-def]
+    def kill_the_worker(message) -> None:
         if len(killer.messages) == 1:
             victim[0].send_signal(signal.SIGKILL)
 

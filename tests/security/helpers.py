@@ -62,7 +62,7 @@ def call(client: Any, method: str, path: str, body: Any = None, **extra: Any) ->
 
 
 def _rows(model: type[Model], fields: Iterable[str]) -> list[tuple[Any, ...]]:
-    return list(model.objects.order_by("pk").values_list(*fields))
+    return list(model._default_manager.order_by("pk").values_list(*fields))
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:

@@ -62,7 +62,7 @@ def test_every_object_operation_in_the_schema_has_an_expectation():
 
 @pytest.fixture
 def victim_objects(db: None) -> dict[str, Any]:
-    victim = UserFactory(email="victim@example.com")
+    victim = UserFactory.create(email="victim@example.com")
     product = make_product(stock=10)
     order = order_services.order_place(customer=victim, draft=OrderDraft(lines=(DraftLine(product.id, 2),))).order
     coupon = order_services.coupon_create(code="STAFF-ONLY", percent_off=Decimal(10))

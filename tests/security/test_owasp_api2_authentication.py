@@ -83,7 +83,7 @@ FORGED_ACCESS: dict[str, Callable[[User, User], str]] = {
 def test_the_forger_makes_tokens_the_server_accepts_when_they_are_genuine(customer):
     """The control for the table below: the same claims, HS256 with the
     server's key, are accepted, so each refusal is about what was forged."""
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory.create(is_staff=True)
 
     r = _bearer(hs(_claims(staff))).get(USERS)
 
@@ -93,7 +93,7 @@ def test_the_forger_makes_tokens_the_server_accepts_when_they_are_genuine(custom
 @pytest.mark.parametrize("path", [ME, USERS], ids=["me", "staff-only-users"])
 @pytest.mark.parametrize("name", FORGED_ACCESS)
 def test_a_forged_expired_or_deactivated_access_token_is_401_and_grants_nothing(customer, name, path):
-    staff = UserFactory(is_staff=True, email="the-staff@example.com")
+    staff = UserFactory.create(is_staff=True, email="the-staff@example.com")
     token = FORGED_ACCESS[name](customer, staff)
     before = snapshot()
 
@@ -170,8 +170,8 @@ def test_login_brute_force_is_cut_off_after_the_limit_even_for_the_right_passwor
 
 def test_sign_in_answers_alike_for_a_wrong_password_an_unknown_email_and_a_deactivated_account(anon):
     """Nothing in the answer tells an attacker which accounts exist."""
-    known = UserFactory()
-    gone = UserFactory()
+    known = UserFactory.create()
+    gone = UserFactory.create()
     user_services.user_deactivate(user=gone)
 
     answers = [

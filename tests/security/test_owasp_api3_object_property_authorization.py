@@ -125,7 +125,7 @@ def _set(body: dict[str, Any], attr: str, value: Any) -> dict[str, Any]:
 
 
 def _ctx(caller: User | None) -> Ctx:
-    someone_else = UserFactory()
+    someone_else = UserFactory.create()
     product = make_product(price="10.00", stock=20)
     order = order_services.order_place(customer=someone_else, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     coupon = order_services.coupon_create(code="TEN", percent_off=Decimal(10))
@@ -135,7 +135,7 @@ def _ctx(caller: User | None) -> Ctx:
 @pytest.mark.parametrize(("write", "attr", "value"), FORBIDDEN, ids=[f"{w}-{a}" for w, a, _ in FORBIDDEN])
 def test_a_write_refuses_a_field_it_does_not_take_and_changes_nothing(write, attr, value):
     spec = WRITES[write]
-    caller = None if spec.role == "anonymous" else UserFactory(is_staff=spec.role == "staff")
+    caller = None if spec.role == "anonymous" else UserFactory.create(is_staff=spec.role == "staff")
     client = APIClient() if caller is None else bearer(APIClient(), caller)
     ctx = _ctx(caller)
     path = url(spec.path, getattr(ctx, spec.obj) if spec.obj else None)
@@ -152,7 +152,7 @@ def test_a_write_refuses_a_field_it_does_not_take_and_changes_nothing(write, att
 
 
 def test_a_customers_orders_show_their_own_email_and_no_one_elses(client_for):
-    me, neighbour = UserFactory(email="me@example.com"), UserFactory(email="neighbour@example.com")
+    me, neighbour = UserFactory.create(email="me@example.com"), UserFactory.create(email="neighbour@example.com")
     product = make_product(price="4.00", stock=20)
     theirs = order_services.order_place(customer=neighbour, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     api = client_for(me)

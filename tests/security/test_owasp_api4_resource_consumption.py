@@ -34,12 +34,12 @@ ONE_MIB = 1_048_576
 @pytest.fixture
 def boss() -> APIClient:
     """A superuser may call every operation, so only the bound can refuse."""
-    return bearer(APIClient(), UserFactory(is_staff=True, is_superuser=True))
+    return bearer(APIClient(), UserFactory.create(is_staff=True, is_superuser=True))
 
 
 @pytest.fixture
 def ids(db: None) -> dict[str, int]:
-    customer = UserFactory()
+    customer = UserFactory.create()
     product = make_product(stock=100)
     order = order_services.order_place(customer=customer, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     coupon = order_services.coupon_create(code="CAP10", percent_off=10)
@@ -171,7 +171,7 @@ def test_too_many_query_parameters_is_a_400_not_a_500(anon, customer_api):
 )
 def test_refused_requests_are_counted_so_probing_is_rate_limited_too(settings, setting, who, path, refused_with):
     setattr(settings, setting, "3/min")
-    client = APIClient() if who == "anonymous" else bearer(APIClient(), UserFactory())
+    client = APIClient() if who == "anonymous" else bearer(APIClient(), UserFactory.create())
 
     answers = [client.get(path) for _ in range(4)]
 

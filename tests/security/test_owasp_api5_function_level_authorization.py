@@ -150,17 +150,17 @@ def test_the_schema_marks_as_public_exactly_the_operations_open_to_anonymous():
 def _caller(role: str) -> User | None:
     if role == "anonymous":
         return None
-    return UserFactory(is_staff=role in ("staff", "superuser"), is_superuser=role == "superuser")
+    return UserFactory.create(is_staff=role in ("staff", "superuser"), is_superuser=role == "superuser")
 
 
 def _world(caller: User | None, role: str) -> World:
-    bystander = UserFactory()
+    bystander = UserFactory.create()
     product = make_product(stock=50)
     owner = caller if role == "customer" else bystander
     assert owner is not None
     order = order_services.order_place(customer=owner, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     coupon = order_services.coupon_create(code="SAVE10", percent_off=Decimal(10))
-    return World(caller, bystander, UserFactory(), product, coupon, order.id)
+    return World(caller, bystander, UserFactory.create(), product, coupon, order.id)
 
 
 OPERATIONS = sorted(MATRIX)

@@ -51,7 +51,7 @@ def _assert_bare_500(r: Any) -> None:
 def test_a_failing_view_answers_a_bare_500_in_the_envelope(monkeypatch, settings, target, who, method, path, body):
     settings.DEBUG = False
     monkeypatch.setattr(target, _boom)
-    client = APIClient() if who == "anonymous" else bearer(APIClient(), UserFactory(is_staff=who == "staff"))
+    client = APIClient() if who == "anonymous" else bearer(APIClient(), UserFactory.create(is_staff=who == "staff"))
 
     _assert_bare_500(call(client, method, path, body))
 
@@ -113,7 +113,7 @@ def test_plain_http_is_redirected_to_https_in_production(settings):
 
 @pytest.mark.parametrize("path", sorted({path for _, path in operations()}))
 def test_no_foreign_origin_is_granted_cors_on_any_path(path):
-    client = bearer(APIClient(), UserFactory(is_staff=True))
+    client = bearer(APIClient(), UserFactory.create(is_staff=True))
     headers = {"HTTP_ORIGIN": "https://attacker.example"}
 
     preflight = client.options(

@@ -73,12 +73,13 @@ class TcpProxy:
     """See the module's docstring. Use as a context manager, or ``start()``
     and ``close()``."""
 
+    _listener: socket.socket | None  # set by _listen(); None while down
+
     def __init__(self, target_host: str, target_port: int, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.target = (target_host, target_port)
         self.host = host
         self.mode = Mode.FORWARD
         self.accepted = 0  # connections accepted so far, in any mode
-        self._listener: socket.socket | None = None
         self._listen(port)
         assert self._listener is not None
         self.port = int(self._listener.getsockname()[1])

@@ -283,10 +283,10 @@ def http(
     for attempt in range(resend_if_reset + 1):
         try:
             with _direct.open(request, timeout=timeout) as response:
-                status, headers, raw = response.status, response.headers, response.read()
+                status, answer_headers, raw = response.status, response.headers, response.read()
             break
         except urllib.error.HTTPError as error:
-            status, headers, raw = error.code, error.headers, error.read()
+            status, answer_headers, raw = error.code, error.headers, error.read()
             break
         except (ConnectionResetError, urllib.error.URLError) as exc:
             if attempt == resend_if_reset or not _reset_before_answer(exc):
@@ -296,7 +296,7 @@ def http(
         parsed = json.loads(raw) if raw else None
     except ValueError:
         parsed = raw.decode(errors="replace")
-    return HttpAnswer(status, headers, parsed)
+    return HttpAnswer(status, answer_headers, parsed)
 
 
 # As the contract runs it: from the project folder (server_process starts it
@@ -349,9 +349,10 @@ def publishing_to(url: str) -> Iterator[None]:
     before = app.conf.get("broker_write_url")
 
     def switch(to: str | None) -> None:
-        app.conf.broker_write_url = to
-        app._pool = None
-        app.amqp._producer_pool = None
+        app.conf["broker_write_url"] = to
+        # Celery's private pools of connections to the old broker (not in celery-types).
+        app._pool = None  # type: ignore[attr-defined]
+        app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
     switch(url)
     assert app.connection_for_write().as_uri(include_password=True) == url

@@ -1,5 +1,6 @@
 """Assertions on the contract's shapes, shared by the users tests."""
 
+import json
 from typing import Any
 
 from django.http import HttpResponse
@@ -33,7 +34,7 @@ def assert_envelope(
     """
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
+    body = json.loads(response.content)
     assert set(body) == {"type", "errors"}, body
     expected_type = type or ("server_error" if status >= 500 else None)
     assert body["type"] in {"validation_error", "client_error", "server_error"}, body

@@ -30,8 +30,8 @@ def admin_client(client, superuser):
 
 
 def test_the_user_changelist_loads_and_searches_email_username_and_full_name(admin_client):
-    UserFactory(email="ann@example.org", username="ann", full_name="Ann Smith")
-    UserFactory(email="bob@example.org", username="bob", full_name="Bob Jones")
+    UserFactory.create(email="ann@example.org", username="ann", full_name="Ann Smith")
+    UserFactory.create(email="bob@example.org", username="bob", full_name="Bob Jones")
 
     for query in ("ann@example", "ANN", "smith"):
         r = admin_client.get(CHANGELIST, {"q": query})
@@ -41,7 +41,7 @@ def test_the_user_changelist_loads_and_searches_email_username_and_full_name(adm
 
 
 def test_the_user_changelist_shows_the_listed_columns_and_filters(admin_client):
-    UserFactory(email="ann@example.org", full_name="Ann Smith")
+    UserFactory.create(email="ann@example.org", full_name="Ann Smith")
 
     r = admin_client.get(CHANGELIST)
 
@@ -61,7 +61,7 @@ def test_the_user_changelist_shows_the_listed_columns_and_filters(admin_client):
 
 @pytest.mark.parametrize("query", ["is_staff__exact=1", "is_active__exact=0", "is_superuser__exact=1"])
 def test_the_user_changelist_filters(admin_client, query):
-    inactive = UserFactory(is_active=False)
+    inactive = UserFactory.create(is_active=False)
 
     r = admin_client.get(f"{CHANGELIST}?{query}")
 
@@ -138,7 +138,7 @@ def test_adding_a_user_works_and_the_user_can_sign_in(admin_client):
     [("email", "TAKEN@example.com"), ("username", "TAKEN")],
 )
 def test_adding_a_user_refuses_a_taken_email_or_username_whatever_its_case(admin_client, field, value):
-    UserFactory(email="taken@example.com", username="taken")
+    UserFactory.create(email="taken@example.com", username="taken")
     data = {
         "email": "fresh@example.com",
         "username": "fresh",
@@ -217,7 +217,7 @@ def test_users_are_deactivated_never_deleted_in_the_admin(admin_client, customer
     assert User.objects.filter(pk=customer.pk).exists()
 
 
-@pytest.mark.parametrize("make_user", [lambda: UserFactory(), lambda: None], ids=["customer", "anonymous"])
+@pytest.mark.parametrize("make_user", [lambda: UserFactory.create(), lambda: None], ids=["customer", "anonymous"])
 def test_a_non_staff_visitor_is_sent_to_the_admin_login(client, make_user):
     user = make_user()
     if user is not None:
@@ -257,12 +257,12 @@ def staff_with(*codenames: str) -> User:
     """A staff member holding exactly these permissions of the users app."""
     from django.contrib.auth.models import Permission
 
-    user = UserFactory(is_staff=True)
+    user = UserFactory.create(is_staff=True)
     user.user_permissions.set(Permission.objects.filter(content_type__app_label="users", codename__in=codenames))
     return user
 
 
-def action_names(response) -> list[str]:  # type: ignore[no-untyped-def]
+def action_names(response) -> list[str]:
     form = response.context["action_form"]
     return [] if form is None else [name for name, _ in form.fields["action"].choices if name]
 

@@ -37,14 +37,14 @@ def test_every_action_of_every_model_admin_declares_the_permissions_it_needs():
 
 
 def staff_with(*codenames: str) -> User:
-    user = UserFactory(is_staff=True)
+    user = UserFactory.create(is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="notifications", codename__in=codenames)
     )
     return user
 
 
-def actions_offered(client) -> list[str]:  # type: ignore[no-untyped-def]
+def actions_offered(client) -> list[str]:
     form = client.get(OUTBOX).context["action_form"]
     return [] if form is None else [name for name, _ in form.fields["action"].choices if name]
 

@@ -264,7 +264,7 @@ def test_failures_are_counted_in_metrics_by_reason(client, staff):
 
 
 def test_a_customer_signing_in_to_the_admin_counts_as_a_failure(client):
-    customer = UserFactory()
+    customer = UserFactory.create()
     pages = [page(sign_in(client, customer.email, DEFAULT_PASSWORD)) for _ in range(5)]
 
     assert all(INVALID in p for p in pages)
@@ -347,7 +347,7 @@ def test_while_redis_rests_after_a_failure_sign_ins_do_not_wait_on_it(client, st
 
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_of_attempts_side_by_side_checks_no_more_passwords_than_the_limit(hashes, monkeypatch):
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory.create(is_staff=True)
     hashes.clear()  # making the user's
     checked = Argon2PasswordHasher.verify
 

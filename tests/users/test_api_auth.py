@@ -111,7 +111,7 @@ def test_register_keeps_spaces_at_the_ends_of_a_password_and_sign_in_accepts_the
 
 @pytest.mark.parametrize("email", ["ann@example.com", "ANN@example.com", "Ann@Example.Com"])
 def test_register_rejects_duplicate_email_case_insensitively(anon, email):
-    UserFactory(email="ann@example.com", username="someone")
+    UserFactory.create(email="ann@example.com", username="someone")
 
     r = anon.post(REGISTER, registration(email=email))
 
@@ -122,7 +122,7 @@ def test_register_rejects_duplicate_email_case_insensitively(anon, email):
 
 @pytest.mark.parametrize("username", ["ann", "ANN", "aNn"])
 def test_register_rejects_duplicate_username_case_insensitively(anon, username):
-    UserFactory(email="someone@example.com", username="Ann")
+    UserFactory.create(email="someone@example.com", username="Ann")
 
     r = anon.post(REGISTER, registration(username=username))
 
@@ -132,7 +132,7 @@ def test_register_rejects_duplicate_username_case_insensitively(anon, username):
 
 
 def test_register_reports_a_taken_email_and_a_taken_username_together(anon):
-    UserFactory(email="ann@example.com", username="ann")
+    UserFactory.create(email="ann@example.com", username="ann")
 
     r = anon.post(REGISTER, registration(email="ANN@example.com", username="ANN"))
 
@@ -143,7 +143,7 @@ def test_register_reports_a_taken_email_and_a_taken_username_together(anon):
 @requires_postgres
 @pytest.mark.parametrize(("taken", "username"), [("ẞig", "ßIG"), ("ΣΟΦΙΑ", "σοφια")])
 def test_register_rejects_a_username_that_differs_only_in_unicode_case_on_username(anon, taken, username):
-    UserFactory(username=taken)
+    UserFactory.create(username=taken)
 
     r = anon.post(REGISTER, registration(username=username))
 
@@ -169,7 +169,7 @@ def test_register_rejects_a_weak_password_on_password(anon, password, code):
 
 
 def test_register_reports_a_weak_password_and_a_taken_email_together(anon):
-    UserFactory(email="ann@example.com")
+    UserFactory.create(email="ann@example.com")
 
     r = anon.post(REGISTER, registration(password="password"))
 
@@ -253,7 +253,7 @@ def test_register_sends_the_welcome_email_only_after_commit(anon, django_capture
 
 
 def test_register_sends_no_email_when_rejected(anon, django_capture_on_commit_callbacks):
-    UserFactory(email="ann@example.com")
+    UserFactory.create(email="ann@example.com")
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         r = anon.post(REGISTER, registration())
@@ -370,7 +370,7 @@ def test_token_rejects_an_unknown_email_exactly_like_a_wrong_password(anon, cust
 
 
 def test_token_rejects_an_inactive_account_with_401(anon):
-    user = UserFactory(is_active=False)
+    user = UserFactory.create(is_active=False)
 
     r = anon.post(TOKEN, {"email": user.email, "password": DEFAULT_PASSWORD})
 
@@ -378,7 +378,7 @@ def test_token_rejects_an_inactive_account_with_401(anon):
 
 
 def test_token_rejects_an_account_without_a_usable_password(anon):
-    user = UserFactory()
+    user = UserFactory.create()
     user.set_unusable_password()
     user.save()
 
@@ -597,7 +597,7 @@ def test_refresh_allows_only_post(anon):
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_refreshes_with_one_token_give_one_new_pair(monkeypatch):
-    token = refresh_for(UserFactory())
+    token = refresh_for(UserFactory.create())
     barrier = threading.Barrier(2, timeout=10)
     check = RefreshToken.check_blacklist
 

@@ -94,7 +94,7 @@ def test_me_patch_keeps_the_password_working(anon, customer_api, customer):
 
 @pytest.mark.parametrize("taken", ["taken", "TAKEN", "Taken"])
 def test_me_patch_rejects_a_username_taken_case_insensitively(customer_api, customer, taken):
-    UserFactory(username="Taken")
+    UserFactory.create(username="Taken")
 
     r = customer_api.patch(ME, {"username": taken})
 
@@ -185,7 +185,7 @@ def test_staff_list_is_a_page_of_users_in_id_order(staff_api, staff, customer, o
 
 
 def test_staff_list_includes_deactivated_accounts(staff_api):
-    gone = UserFactory(is_active=False)
+    gone = UserFactory.create(is_active=False)
 
     assert gone.id in [u["id"] for u in staff_api.get(USERS).json()["results"]]
 
@@ -202,9 +202,9 @@ def test_staff_list_includes_deactivated_accounts(staff_api):
     ],
 )
 def test_staff_list_search_matches_email_username_and_full_name(staff_api, query, expected):
-    UserFactory(email="ann@example.org", username="ann", full_name="Ann Quuxley")
-    UserFactory(email="bob@example.org", username="bobby", full_name="Bob Jones")
-    UserFactory(email="cy@example.net", username="cy", full_name="Cy Quuxleyson")
+    UserFactory.create(email="ann@example.org", username="ann", full_name="Ann Quuxley")
+    UserFactory.create(email="bob@example.org", username="bobby", full_name="Bob Jones")
+    UserFactory.create(email="cy@example.net", username="cy", full_name="Cy Quuxleyson")
 
     r = staff_api.get(USERS, {"search": query})
 
@@ -296,7 +296,7 @@ def test_staff_detail_returns_the_user(staff_api, customer):
 
 
 def test_staff_detail_of_a_deactivated_account_still_works(staff_api):
-    gone = UserFactory(is_active=False)
+    gone = UserFactory.create(is_active=False)
 
     assert staff_api.get(user_url(gone.id)).status_code == 200
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def tokens() -> dict[str, OutstandingToken]:
     """Two live refresh tokens (one blacklisted, as a logout leaves it) and
     two that expired (one blacklisted)."""
-    user = UserFactory()
+    user = UserFactory.create()
     made = {}
     for name in ("live", "live-blacklisted", "expired", "expired-blacklisted"):
         token = RefreshToken.for_user(user)

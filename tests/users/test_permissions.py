@@ -50,12 +50,12 @@ def _new_account(caller: User | None) -> dict[str, Any]:
 
 
 def _credentials(caller: User | None) -> dict[str, Any]:
-    user = caller or UserFactory()
+    user = caller or UserFactory.create()
     return {"email": user.email, "password": DEFAULT_PASSWORD}
 
 
 def _own_refresh(caller: User | None) -> dict[str, Any]:
-    return {"refresh": refresh_for(caller or UserFactory())}
+    return {"refresh": refresh_for(caller or UserFactory.create())}
 
 
 ENDPOINTS = [
@@ -113,14 +113,14 @@ ENDPOINTS = [
 def _caller(role: str) -> User | None:
     if role == "anonymous":
         return None
-    return UserFactory(is_staff=role in ("staff", "superuser"), is_superuser=role == "superuser")
+    return UserFactory.create(is_staff=role in ("staff", "superuser"), is_superuser=role == "superuser")
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 def test_permission_matrix(role, endpoint):
     caller = _caller(role)
-    target = UserFactory()
+    target = UserFactory.create()
     client = APIClient() if caller is None else bearer(APIClient(), caller)
 
     r = getattr(client, endpoint.method)(endpoint.path(target), endpoint.body(caller))

@@ -44,7 +44,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return False
         return _quiet(connection) or bool(super().is_usable())
 
-    def get_new_connection(self, conn_params):  # type: ignore[no-untyped-def]
+    def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
         pool = self.pool
         if pool is None:

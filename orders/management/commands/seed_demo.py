@@ -64,10 +64,10 @@ class Command(BaseCommand):
         if not Order.objects.filter(customer__in=customers).exists():
             self._orders(customers, products, staff)
 
-    def _user(self, fields: dict[str, str], **flags: bool) -> User:
+    def _user(self, fields: dict[str, Any], **flags: bool) -> User:
         user = User.objects.filter(email=fields["email"]).first()
         if user is None:
-            user = User.objects.create_user(password=DEMO_PASSWORD, **fields, **flags)
+            user = User.objects.create_user(password=DEMO_PASSWORD, **{**fields, **flags})
         return user
 
     def _product(self, sku: str, name: str, price: str, stock: int, staff: User) -> Product:
