@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import structlog
 from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.db import connection
@@ -62,11 +63,20 @@ structlog.configure(
 )
 
 
+def _json_line(event: dict[str, Any], default: Any = None, **_: Any) -> str:
+    """One log line's JSON, by orjson (a line per request: the stdlib's json
+    was a percent of a cached page's CPU); what it cannot write goes through
+    structlog's ``default`` (its repr)."""
+    return orjson.dumps(event, default=default).decode()
+
+
 def formatter(fmt: str = "json") -> logging.Formatter:
     """The logging formatter of settings.LOGGING: every record, from any
     library, rendered as JSON or for the console, with the bound request id."""
     renderer: Any = (
-        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer(serializer=_json_line)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors,
