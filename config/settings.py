@@ -34,6 +34,12 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CURRENCY = env.str("CURRENCY", default="USD")
+# Unpaid orders expire this many minutes after they are placed (0: never).
+ORDER_PAYMENT_MINUTES = env.int("ORDER_PAYMENT_MINUTES", default=60)
+if ORDER_PAYMENT_MINUTES < 0:
+    raise ImproperlyConfigured(f"ORDER_PAYMENT_MINUTES must be 0 (never) or more, not {ORDER_PAYMENT_MINUTES}.")
+# How often beat looks for unpaid orders due to expire (the contract: within a minute).
+ORDER_EXPIRY_CHECK_SECONDS = env.float("ORDER_EXPIRY_CHECK_SECONDS", default=30.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -316,6 +322,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-revive": {"task": "notifications.tasks.outbox_revive_task", "schedule": OUTBOX_REVIVE_SECONDS},
     "outbox-purge-sent": {"task": "notifications.tasks.outbox_purge_sent_task", "schedule": 86400.0},
     "purge-idempotency-keys": {"task": "orders.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
+    "expire-unpaid-orders": {"task": "orders.tasks.orders_expire_due_task", "schedule": ORDER_EXPIRY_CHECK_SECONDS},
     # simplejwt's flushexpiredtokens: refresh tokens past their expiry, and their blacklist rows
     "flush-expired-tokens": {"task": "users.tasks.jwt_flush_expired_task", "schedule": 86400.0},
 }

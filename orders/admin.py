@@ -11,15 +11,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from config.domain_errors import DomainError
 from orders import services
+from orders.domain.returns import ReturnDraft, ReturnDraftLine
 from orders.domain.status import Status
 from orders.errors import OrderRejected
-from orders.models import Coupon, Order, OrderLine
+from orders.models import Coupon, Order, OrderEvent, OrderLine, Return
 from users.auth import signed_in_user
 
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
-    fields = ("product", "sku", "name", "quantity", "unit_price", "line_total")
+    fields = ("product", "sku", "name", "quantity", "returned_quantity", "unit_price", "line_total")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -30,6 +31,103 @@ class OrderLineInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReturnInline(admin.TabularInline):
+    """The order's returns, read-only (recorded by the action or the API)."""
+
+    model = Return
+    fields = ("created_at", "refund_total", "reason", "created_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("created_at", "id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.action(description="Record the return of every unit still out (restocked)", permissions=["change"])
+def record_full_return(modeladmin: "OrderAdmin", request: HttpRequest, queryset: QuerySet[Order]) -> None:
+    """Through services.order_return_record, as the API: the refund, the
+    ledger, the timeline and the customer's email as a return made there."""
+    done, refused = 0, []
+    for order in queryset.order_by("id").prefetch_related("lines"):
+        draft = ReturnDraft(
+            tuple(
+                ReturnDraftLine(line.product_id, line.quantity - line.returned_quantity)
+                for line in order.lines.all()
+                if line.quantity > line.returned_quantity
+            )
+        )
+        try:
+            services.order_return_record(
+                order_id=order.id, draft=draft, reason="recorded in the admin", actor=signed_in_user(request)
+            )
+            done += 1
+        except DomainError as exc:
+            refused.append(f"order {order.id}: {exc}")
+    if done:
+        modeladmin.message_user(request, f"Returns recorded: {done} order(s).", messages.SUCCESS)
+    for reason in refused:
+        modeladmin.message_user(request, f"Not changed — {reason}", messages.WARNING)
+
+
+class OrderEventInline(admin.TabularInline):
+    """The order's timeline, read-only: every change, who made it, staff's notes."""
+
+    model = OrderEvent
+    verbose_name_plural = "Timeline"
+    fields = ("created_at", "type", "from_status", "to_status", "actor", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("created_at", "id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrderNoteForm(forms.ModelForm):
+    class Meta:
+        model = OrderEvent
+        fields = ("note",)
+        widgets = {"note": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_note(self) -> str:
+        note = (self.cleaned_data.get("note") or "").strip()
+        if len(note) > services.NOTE_MAX_LENGTH:
+            raise forms.ValidationError(f"At most {services.NOTE_MAX_LENGTH} characters.")
+        return note
+
+
+class OrderNoteInline(admin.StackedInline):
+    """A form under the timeline to add a note; saved by services.order_note_add."""
+
+    model = OrderEvent
+    form = OrderNoteForm
+    verbose_name, verbose_name_plural = "note", "Add a note"
+    extra = 1
+    max_num = 1
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
+        return super().get_queryset(request).none()  # the timeline above shows the notes
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is not None and self.has_change_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("orders.change_order")
 
 
 def _transition_action(target: Status, label: str) -> Any:
@@ -58,9 +156,10 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("=id", "customer__email")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
-    inlines = [OrderLineInline]
+    inlines = [OrderLineInline, ReturnInline, OrderEventInline, OrderNoteInline]
     readonly_fields = (
-        "customer", "status", "subtotal", "discount", "total", "coupon", "coupon_code", "created_at", "updated_at",
+        "customer", "status", "subtotal", "discount", "total", "refunded_total", "coupon", "coupon_code",
+        "expires_at", "created_at", "updated_at",
     )  # fmt: skip
     fields = readonly_fields
     actions = [
@@ -68,10 +167,27 @@ class OrderAdmin(admin.ModelAdmin):
         _transition_action(Status.PAID, "Mark paid"),
         _transition_action(Status.SHIPPED, "Mark shipped"),
         _transition_action(Status.DELIVERED, "Mark delivered"),
+        record_full_return,
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders are placed through the API, which takes the stock
+
+    def save_model(self, request: HttpRequest, obj: Order, form: Any, change: bool) -> None:
+        pass  # nothing of the order itself is edited here: status changes are the actions
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not OrderEvent:
+            return super().save_formset(request, form, formset, change)
+        # Only the note form takes input (the timeline is read-only): through
+        # the service, never the formset's own save. What the admin's history
+        # records of it is set as formset.save() would set it.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for note_form in formset.forms:
+            note = note_form.cleaned_data.get("note") if note_form.has_changed() else None
+            if note:
+                event = services.order_note_add(order_id=form.instance.id, actor=signed_in_user(request), note=note)
+                formset.new_objects.append(event)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # order history stays whole; cancel instead

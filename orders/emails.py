@@ -2,7 +2,7 @@
 the outbox (notifications.services) with what their templates need; the outbox renders
 them when it delivers them, outside the request."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from django.conf import settings
@@ -10,13 +10,15 @@ from django.conf import settings
 from config.api.representation import money
 from notifications.models import OutboxEmail
 from notifications.services import outbox_enqueue
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, Return, ReturnLine
 
-EmailKind = Literal["confirmation", "cancellation"]
+EmailKind = Literal["confirmation", "cancellation", "expiry", "return"]
 
 SUBJECTS: dict[str, str] = {
     "confirmation": "Your Stockroom order {id} is confirmed",
     "cancellation": "Your Stockroom order {id} was cancelled",
+    "expiry": "Your Stockroom order {id} expired unpaid",
+    "return": "Your return for Stockroom order {id} is recorded",
 }
 
 
@@ -56,4 +58,30 @@ def order_email_enqueue(*, order: Order, lines: Sequence[OrderLine], kind: Email
         subject=SUBJECTS[kind].format(id=order.id),
         template=f"orders/{kind}",
         context=order_email_context(order, lines),
+    )
+
+
+def order_return_email_enqueue(
+    *, order: Order, order_return: Return, lines: Sequence[ReturnLine], ordered: Mapping[int, OrderLine]
+) -> OutboxEmail:
+    """Queue the notice of a recorded return, with its refund. ``ordered``:
+    the order's lines by product id, for each returned line's sku and name."""
+    context = order_email_context(order, [])
+    context["refund_total"] = money(order_return.refund_total)
+    context["refunded_total"] = money(order.refunded_total)
+    context["returned"] = [
+        {
+            "sku": ordered[line.product_id].sku,
+            "name": ordered[line.product_id].name,
+            "quantity": str(line.quantity),
+            "refund_amount": money(line.refund_amount),
+        }
+        for line in lines
+    ]
+    return outbox_enqueue(
+        kind="order_return",
+        to=order.customer.email,
+        subject=SUBJECTS["return"].format(id=order.id),
+        template="orders/return",
+        context=context,
     )

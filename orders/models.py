@@ -1,3 +1,6 @@
+from decimal import Decimal
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -12,6 +15,8 @@ class OrderStatus(models.TextChoices):
     SHIPPED = Status.SHIPPED.value, "Shipped"
     DELIVERED = Status.DELIVERED.value, "Delivered"
     CANCELLED = Status.CANCELLED.value, "Cancelled"
+    EXPIRED = Status.EXPIRED.value, "Expired"
+    RETURNED = Status.RETURNED.value, "Returned"
 
 
 class Coupon(models.Model):
@@ -65,6 +70,11 @@ class Order(models.Model):
     # The code as it was when the order was placed: the order keeps it even if
     # the coupon is later renamed or deleted.
     coupon_code = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 — null is "no coupon"
+    # What is owed back for returned units (orders.domain.returns); no payment
+    # provider is called: it is a record.
+    refunded_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    # When a pending order expires (null: never, or not pending): orders.domain.expiry.
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)  # indexed by order_created_idx
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,11 +92,19 @@ class Order(models.Model):
                 condition=Q(total=Round(F("subtotal") - F("discount"), 2)),
                 name="orders_order_total_is_subtotal_less_discount",
             ),
+            models.CheckConstraint(
+                condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("total")),
+                name="orders_order_refunded_within_total",
+            ),
         ]
         indexes = [
             models.Index(fields=["customer", "-created_at", "-id"], name="order_customer_created_idx"),
             models.Index(fields=["status", "-created_at", "-id"], name="order_status_created_idx"),
             models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
+            # The expiry task's search for due orders: only pending orders have
+            # an expires_at, so the index holds them alone, however many
+            # orders there are.
+            models.Index(fields=["expires_at"], condition=Q(expires_at__isnull=False), name="order_expiry_due_idx"),
         ]
 
     def __str__(self) -> str:
@@ -106,6 +124,7 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=14, decimal_places=2)
+    returned_quantity = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ("order", "position")
@@ -113,10 +132,94 @@ class OrderLine(models.Model):
             models.UniqueConstraint(fields=["order", "position"], name="orders_line_position_unique"),
             models.UniqueConstraint(fields=["order", "product"], name="orders_line_product_unique"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(returned_quantity__lte=F("quantity")), name="orders_line_returned_within_quantity"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku}"
+
+
+class Return(models.Model):
+    """Units of a delivered order that came back, and what they refund
+    (orders.services.order_return_record)."""
+
+    # Indexed by return_order_idx (order, created_at, id), whose first column it is.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="returns", db_index=False)
+    refund_total = models.DecimalField(max_digits=14, decimal_places=2)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=["order", "created_at", "id"], name="return_order_idx")]
+        constraints = [models.CheckConstraint(condition=Q(refund_total__gte=0), name="orders_return_refund_positive")]
+
+    def __str__(self) -> str:
+        return f"Return {self.pk} of order {self.order_id}"
+
+
+class ReturnLine(models.Model):
+    # Indexed by orders_return_line_position_unique (return, position).
+    order_return = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    position = models.PositiveSmallIntegerField()
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    restock = models.BooleanField(default=True)
+    refund_amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ("order_return", "position")
+        constraints = [
+            models.UniqueConstraint(fields=["order_return", "position"], name="orders_return_line_position_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_return_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(refund_amount__gte=0), name="orders_return_line_refund_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id}"
+
+
+class OrderEvent(models.Model):
+    """One line of an order's append-only timeline, written in the transaction
+    of the change it records (orders.services)."""
+
+    class Type(models.TextChoices):
+        PLACED = "placed", "Placed"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        RETURN_RECORDED = "return_recorded", "Return recorded"
+        NOTE = "note", "Note"
+
+    # Indexed by order_event_order_idx (order, created_at, id), whose first column it is.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", db_index=False)
+    type = models.CharField(max_length=32, choices=Type.choices)
+    from_status = models.CharField(max_length=16, choices=OrderStatus.choices, null=True, blank=True)  # noqa: DJ001
+    to_status = models.CharField(max_length=16, choices=OrderStatus.choices, null=True, blank=True)  # noqa: DJ001
+    # Null when the system acted (an expiry), or the account is gone.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(null=True, blank=True)  # noqa: DJ001 — null for every event but a note
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=["order", "created_at", "id"], name="order_event_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} ({self.order_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:  # events get their key from the database: one that has it is written
+            raise TypeError("An order's timeline is append-only: an event cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("An order's timeline is append-only: an event cannot be deleted.")
 
 
 class IdempotencyKey(models.Model):

@@ -2,20 +2,20 @@
 
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.http import Http404
 
 from config.db.prepared import Prepared
-from orders.models import Coupon, Order, OrderStatus
+from orders.models import Coupon, Order, OrderEvent, OrderStatus, Return
 from users.models import User
 
 # The columns of an order row and of its line rows, as
 # orders.serializers.order_representation reads them.
 ORDER_COLUMNS = (
     "id", "status", "customer_id", "customer__email", "customer__username", "subtotal", "discount", "total",
-    "coupon_code", "created_at", "updated_at",
+    "refunded_total", "coupon_code", "expires_at", "created_at", "updated_at",
 )  # fmt: skip
-LINE_COLUMNS = ("product_id", "sku", "name", "quantity", "unit_price", "line_total")
+LINE_COLUMNS = ("product_id", "sku", "name", "quantity", "unit_price", "line_total", "returned_quantity")
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
@@ -47,16 +47,47 @@ def order_rows(*, user: User, order_id: int) -> tuple[dict[str, Any], list[dict[
     return order, lines
 
 
+def order_events(*, user: User, order_id: int) -> list[OrderEvent]:
+    """The timeline of one order the user may see, oldest first, in one query:
+    staff see every event, the customer all but staff's notes. Http404 if
+    the user may not see the order: every order has its ``placed`` event, so
+    a visible order's timeline is never empty."""
+    events = OrderEvent.objects.filter(order_id=order_id).select_related("actor").order_by("created_at", "id")
+    if not user.is_staff:
+        events = events.filter(order__customer_id=user.id).exclude(type=OrderEvent.Type.NOTE)
+    found = list(events)
+    if not found:
+        raise Http404("No Order matches the given query.")
+    return found
+
+
+def order_returns(*, user: User, order_id: int) -> list[Return]:
+    """The returns of one order the user may see (their own; staff: any),
+    oldest first, with their lines: two queries (and one more to tell an
+    order with no returns from one the user may not see). Http404 if the
+    user may not see the order."""
+    returns = Return.objects.filter(order_id=order_id).select_related("created_by").prefetch_related("lines")
+    if not user.is_staff:
+        returns = returns.filter(order__customer_id=user.id)
+    found = list(returns.order_by("created_at", "id"))
+    if not found:
+        visible = Order.objects.filter(id=order_id)
+        if not (visible if user.is_staff else visible.filter(customer_id=user.id)).exists():
+            raise Http404("No Order matches the given query.")
+    return found
+
+
 def coupon_list() -> QuerySet[Coupon]:
     return Coupon.objects.order_by("-created_at", "-id")
 
 
 def top_customers(*, limit: int) -> list[dict[str, object]]:
-    """The biggest spenders over orders that are not cancelled: one aggregate query."""
+    """The biggest spenders over orders that are not cancelled or expired,
+    refunds subtracted: one aggregate query."""
     rows = (
-        Order.objects.exclude(status=OrderStatus.CANCELLED)
+        Order.objects.exclude(status__in=(OrderStatus.CANCELLED, OrderStatus.EXPIRED))
         .values("customer_id", "customer__email", "customer__username")
-        .annotate(order_count=Count("id"), total_spent=Sum("total"))
+        .annotate(order_count=Count("id"), total_spent=Sum(F("total") - F("refunded_total")))
         .order_by("-total_spent", "customer_id")[:limit]
     )
     return [

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from config.api.representation import money, timestamp
 from config.api.serializers import InputSerializer
 from orders.domain.placement import MAX_LINES, MAX_QUANTITY, MIN_QUANTITY
-from orders.models import Coupon, Order, OrderLine, OrderStatus
+from orders.models import Coupon, Order, OrderEvent, OrderLine, OrderStatus, Return, ReturnLine
 from orders.selectors import LINE_COLUMNS, ORDER_COLUMNS
 from users.serializers import UserBriefSerializer
 
@@ -46,7 +46,7 @@ class OrderLineSerializer(serializers.ModelSerializer[OrderLine]):
 
     class Meta:
         model = OrderLine
-        fields = ("product_id", "sku", "name", "quantity", "unit_price", "line_total")
+        fields = ("product_id", "sku", "name", "quantity", "unit_price", "line_total", "returned_quantity")
         read_only_fields = fields
 
 
@@ -63,8 +63,8 @@ class OrderSerializer(_CurrencyMixin, serializers.ModelSerializer[Order]):
     class Meta:
         model = Order
         fields = (
-            "id", "status", "customer", "lines", "subtotal", "discount", "total", "currency", "coupon",
-            "created_at", "updated_at",
+            "id", "status", "customer", "lines", "subtotal", "discount", "total", "refunded_total", "currency",
+            "coupon", "expires_at", "created_at", "updated_at",
         )  # fmt: skip
         read_only_fields = fields
 
@@ -99,14 +99,17 @@ def order_representation(order: Mapping[str, Any], lines: Iterable[Mapping[str, 
                 "quantity": line["quantity"],
                 "unit_price": money(line["unit_price"]),
                 "line_total": money(line["line_total"]),
+                "returned_quantity": line["returned_quantity"],
             }
             for line in lines
         ],
         "subtotal": money(order["subtotal"]),
         "discount": money(order["discount"]),
         "total": money(order["total"]),
+        "refunded_total": money(order["refunded_total"]),
         "currency": settings.CURRENCY,
         "coupon": order["coupon_code"],
+        "expires_at": None if order["expires_at"] is None else timestamp(order["expires_at"]),
         "created_at": timestamp(order["created_at"]),
         "updated_at": timestamp(order["updated_at"]),
     }
@@ -114,6 +117,61 @@ def order_representation(order: Mapping[str, Any], lines: Iterable[Mapping[str, 
 
 class OrderTransitionInputSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
+
+
+# --- The timeline ------------------------------------------------------------------
+
+
+class EventActorSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+
+
+class OrderEventSerializer(serializers.ModelSerializer[OrderEvent]):
+    actor = EventActorSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = OrderEvent
+        fields = ("id", "type", "from_status", "to_status", "actor", "note", "created_at")
+        read_only_fields = fields
+
+
+class OrderNoteInputSerializer(InputSerializer):
+    note = serializers.CharField(max_length=2000)
+
+
+# --- Returns ---------------------------------------------------------------------
+
+
+class ReturnLineInputSerializer(InputSerializer):
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = serializers.IntegerField(min_value=MIN_QUANTITY, max_value=MAX_QUANTITY)
+    restock = serializers.BooleanField(default=True)
+
+
+class ReturnInputSerializer(InputSerializer):
+    lines = ReturnLineInputSerializer(many=True, min_length=1, max_length=MAX_LINES)  # type: ignore[call-arg]
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ReturnLineSerializer(serializers.ModelSerializer[ReturnLine]):
+    product_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ReturnLine
+        fields = ("product_id", "quantity", "restock", "refund_amount")
+        read_only_fields = fields
+
+
+class ReturnSerializer(serializers.ModelSerializer[Return]):
+    order_id = serializers.IntegerField(read_only=True)
+    lines = ReturnLineSerializer(many=True, read_only=True)
+    created_by = EventActorSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Return
+        fields = ("id", "order_id", "lines", "refund_total", "reason", "created_by", "created_at")
+        read_only_fields = fields
 
 
 # --- Coupons ---------------------------------------------------------------------

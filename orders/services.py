@@ -6,11 +6,13 @@ Lock order, everywhere: product rows (by id), then the coupon row, so two
 transactions never wait on each other in a cycle.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,12 +23,21 @@ from config.platform import metrics, read_cache
 from inventory.domain.ledger import StockChange
 from inventory.services import products_lock, stock_apply_locked, stock_move
 from orders import idempotency
+from orders.domain.expiry import expires_at_for, expires_at_in, is_due
 from orders.domain.placement import OrderDraft, ProductSnapshot, validate_order
 from orders.domain.pricing import CouponTerms, price_order
-from orders.domain.status import Status, check_transition
-from orders.emails import order_email_enqueue
+from orders.domain.returns import (
+    OrderLineSnapshot,
+    OrderSnapshot,
+    PricedReturnLine,
+    ReturnDraft,
+    price_return,
+    validate_return,
+)
+from orders.domain.status import Status, check_requested_transition, check_transition
+from orders.emails import EmailKind, order_email_enqueue, order_return_email_enqueue
 from orders.errors import OrderRejected
-from orders.models import Coupon, Order, OrderLine
+from orders.models import Coupon, Order, OrderEvent, OrderLine, Return, ReturnLine
 from users.models import User
 
 # The read cache's namespace for reports over orders (top customers):
@@ -96,6 +107,7 @@ def order_place(*, customer: User, draft: OrderDraft) -> PlacedOrder:
                     total=priced.total,
                     coupon=coupon,
                     coupon_code=priced.coupon,
+                    expires_at=expires_at_for(timezone.now(), settings.ORDER_PAYMENT_MINUTES),
                 )
             ],
             keys_now=True,
@@ -122,6 +134,7 @@ def order_place(*, customer: User, draft: OrderDraft) -> PlacedOrder:
                 for position, line in enumerate(priced.lines)
             ]
         )
+        bulk.insert([OrderEvent(order=order, type=OrderEvent.Type.PLACED, to_status=Status.PENDING, actor=customer)])
         order_email_enqueue(order=order, lines=lines, kind="confirmation")
     if coupon is not None:
         Coupon.objects.filter(id=coupon.id).update(times_used=F("times_used") + 1)
@@ -148,34 +161,174 @@ def order_place_idempotent(
     return response, False
 
 
+def _lock_order(order_id: int) -> Order:
+    """Lock the order row (with its customer read), so two moves of one order
+    are serialised: the second sees what the first made of it."""
+    return Order.objects.select_for_update(of=("self",)).select_related("customer").get(id=order_id)
+
+
+def _give_back(order: Order, *, reason: str, actor: User | None, email: EmailKind) -> None:
+    """Give an order's stock back through the ledger (movements carry the
+    order id and the actor) and its coupon use back, in the caller's
+    transaction, and queue the customer's notice: what a cancel and an
+    expiry both do."""
+    lines = list(order.lines.all())
+    stock_move(
+        changes=[StockChange(line.product_id, line.quantity) for line in lines],
+        reason=reason,
+        created_by_id=actor.id if actor is not None else None,
+        order_id=order.id,
+    )
+    if order.coupon_id is not None:
+        Coupon.objects.filter(id=order.coupon_id, times_used__gt=0).update(times_used=F("times_used") - 1)
+    order_email_enqueue(order=order, lines=lines, kind=email)
+    read_cache.changed(ORDERS)
+
+
+def _move(order: Order, target: Status, actor: User | None) -> Order:
+    """Record ``order``'s move to ``target`` (checked by the caller) on its
+    timeline and in its row; ``expires_at`` is kept only while pending."""
+    OrderEvent.objects.create(
+        order=order, type=OrderEvent.Type.STATUS_CHANGED, from_status=order.status, to_status=target, actor=actor
+    )
+    order.status = target.value
+    order.expires_at = expires_at_in(target, order.expires_at)
+    order.save(update_fields=["status", "expires_at", "updated_at"])
+    return order
+
+
 @transaction.atomic
 def order_transition(*, order_id: int, target: Status, actor: User, attr: str | None = "status") -> Order:
-    """Move an order along the status machine.
+    """Move an order along the status machine, as someone asked.
 
-    Locks the order row first, so two moves of one order are serialised.
-    A move to cancelled gives the stock back through the ledger (movements
-    carry the order id and the actor) and the coupon use back, in this
-    transaction, and queues the cancellation notice after commit. A refused
-    move is reported on ``attr``: the input that asked for it, if any.
+    Locks the order row first (:func:`_lock_order`). The moves only the
+    system makes (to expired, to returned) are refused like any the machine
+    forbids. A move to cancelled gives the stock and the coupon use back
+    (:func:`_give_back`) and queues the cancellation notice after commit. A
+    refused move is reported on ``attr``: the input that asked for it, if any.
     """
-    order = Order.objects.select_for_update(of=("self",)).select_related("customer").get(id=order_id)
-    check_transition(Status(order.status), target, attr=attr)
+    order = _lock_order(order_id)
+    check_requested_transition(Status(order.status), target, attr=attr)
     if target is Status.CANCELLED:
-        lines = list(order.lines.all())
-        stock_move(
-            changes=[StockChange(line.product_id, line.quantity) for line in lines],
-            reason=f"order {order.id} cancelled",
-            created_by_id=actor.id,
-            order_id=order.id,
-        )
-        if order.coupon_id is not None:
-            Coupon.objects.filter(id=order.coupon_id, times_used__gt=0).update(times_used=F("times_used") - 1)
-        order_email_enqueue(order=order, lines=lines, kind="cancellation")
-        read_cache.changed(ORDERS)
+        _give_back(order, reason=f"order {order.id} cancelled", actor=actor, email="cancellation")
         transaction.on_commit(metrics.ORDERS_CANCELLED.inc)
-    order.status = target.value
-    order.save(update_fields=["status", "updated_at"])
-    return order
+    return _move(order, target, actor)
+
+
+@transaction.atomic
+def order_expire(*, order_id: int, now: datetime | None = None) -> Order | None:
+    """Expire one unpaid order whose time to pay has run out: its stock and
+    coupon use go back exactly as a cancel gives them, the timeline records
+    the system's move (no actor), and the customer is told. Locks the order
+    first, so an expiry and a concurrent payment or cancel never both
+    happen: whichever locks second finds the order no longer due (this
+    returns None and changes nothing) or no longer pending (the other is
+    refused)."""
+    order = _lock_order(order_id)
+    if not is_due(Status(order.status), order.expires_at, now or timezone.now()):
+        return None
+    check_transition(Status(order.status), Status.EXPIRED)
+    _give_back(order, reason=f"order {order.id} expired", actor=None, email="expiry")
+    transaction.on_commit(metrics.ORDERS_EXPIRED.inc)
+    return _move(order, Status.EXPIRED, None)
+
+
+EXPIRY_BATCH = 500
+
+
+def orders_expire_due(*, limit: int = EXPIRY_BATCH) -> int:
+    """Expire the unpaid orders that are due, oldest deadline first, each in
+    its own transaction (:func:`order_expire`); returns how many expired.
+    Safe to run twice or on two workers at once: each order is locked and
+    checked again before it changes. Finds them by ``order_expiry_due_idx``,
+    which holds pending orders only."""
+    now = timezone.now()
+    due = Order.objects.filter(status=Status.PENDING, expires_at__lte=now).order_by("expires_at", "id")
+    return sum(
+        order_expire(order_id=order_id, now=now) is not None for order_id in due.values_list("id", flat=True)[:limit]
+    )
+
+
+@transaction.atomic
+def order_return_record(*, order_id: int, draft: ReturnDraft, reason: str, actor: User) -> Return:
+    """Record units of a delivered order that came back, and their refund.
+
+    Locks the order row first, so concurrent returns of one order are
+    serialised and never bring back more than was ordered; checks and prices
+    the return against the lines as they are then (orders.domain.returns:
+    the refund is cumulative, so an order's refunds add up to exactly its
+    total once every unit is back). Restocked units go back through the
+    stock ledger (movements carry the order id and the actor). Writes the
+    return and its lines, each line's returned quantity, the order's
+    refunded total, a ``return_recorded`` event, and — when the last unit is
+    back — the move to ``returned`` and its event; queues the customer's
+    email with the refund. ``refunded_total`` is a record of what is owed:
+    no payment provider is called.
+    """
+    order = _lock_order(order_id)
+    lines = {line.product_id: line for line in order.lines.all()}
+    snapshot = OrderSnapshot(
+        status=Status(order.status),
+        lines=tuple(
+            OrderLineSnapshot(line.product_id, line.unit_price, line.quantity, line.returned_quantity)
+            for line in lines.values()
+        ),
+        subtotal=order.subtotal,
+        total=order.total,
+    )
+    priced = price_return(snapshot, validate_return(snapshot, draft))
+    if restocked := [StockChange(line.product_id, line.quantity) for line in priced.lines if line.restock]:
+        stock_move(changes=restocked, reason=f"order {order.id} returned", created_by_id=actor.id, order_id=order.id)
+    record = Return.objects.create(order=order, refund_total=priced.refund_total, reason=reason, created_by=actor)
+    record_lines = bulk.insert(
+        [
+            ReturnLine(
+                order_return=record,
+                position=position,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                restock=line.restock,
+                refund_amount=line.refund_amount,
+            )
+            for position, line in enumerate(priced.lines)
+        ]
+    )
+    for product_id, quantity in _units_by_product(priced.lines).items():
+        OrderLine.objects.filter(id=lines[product_id].id).update(returned_quantity=F("returned_quantity") + quantity)
+    order.refunded_total = priced.refunded_after
+    order.save(update_fields=["refunded_total", "updated_at"])
+    OrderEvent.objects.create(order=order, type=OrderEvent.Type.RETURN_RECORDED, actor=actor)
+    if priced.fully_returned:
+        check_transition(Status(order.status), Status.RETURNED)
+        _move(order, Status.RETURNED, actor)
+    order_return_email_enqueue(order=order, order_return=record, lines=record_lines, ordered=lines)
+    read_cache.changed(ORDERS)
+    transaction.on_commit(lambda: _count_return(priced.refund_total))
+    return record
+
+
+def _count_return(refund: Decimal) -> None:
+    metrics.ORDER_RETURNS.inc()
+    metrics.REFUNDED.inc(float(refund))  # a metric, never money: the amounts stay Decimal
+
+
+def _units_by_product(lines: Iterable[PricedReturnLine]) -> dict[int, int]:
+    units: dict[int, int] = {}
+    for line in lines:
+        units[line.product_id] = units.get(line.product_id, 0) + line.quantity
+    return units
+
+
+NOTE_MAX_LENGTH = 2000
+
+
+@transaction.atomic
+def order_note_add(*, order_id: int, actor: User, note: str) -> OrderEvent:
+    """Add staff's note to an order's timeline (customers do not see notes)."""
+    if not 1 <= len(note) <= NOTE_MAX_LENGTH:
+        raise ValueError(f"a note is 1 to {NOTE_MAX_LENGTH} characters")
+    order = Order.objects.only("id").get(id=order_id)
+    return OrderEvent.objects.create(order=order, type=OrderEvent.Type.NOTE, note=note, actor=actor)
 
 
 def order_cancel(*, order_id: int, actor: User) -> Order:

@@ -18,6 +18,7 @@ from config.platform import read_cache
 from config.platform.ratelimit import OrderCreateThrottle
 from orders import selectors, services
 from orders.domain.placement import DraftLine, OrderDraft
+from orders.domain.returns import ReturnDraft, ReturnDraftLine
 from orders.domain.status import Status
 from orders.filters import OrderFilter
 from orders.models import Order
@@ -26,8 +27,12 @@ from orders.serializers import (
     CouponSerializer,
     CouponUpdateInputSerializer,
     OrderCreateInputSerializer,
+    OrderEventSerializer,
+    OrderNoteInputSerializer,
     OrderSerializer,
     OrderTransitionInputSerializer,
+    ReturnInputSerializer,
+    ReturnSerializer,
     TopCustomerSerializer,
     TopCustomersQuerySerializer,
     order_model_representation,
@@ -78,7 +83,7 @@ class OrderViewSet(viewsets.GenericViewSet):
         return [*throttles, OrderCreateThrottle()] if self.action == "create" else throttles
 
     def get_permissions(self) -> Sequence[Any]:
-        if self.action == "transition":
+        if self.action == "transition" or (self.action in ("events", "returns") and self.request.method == "POST"):
             return [IsStaff()]
         return super().get_permissions()
 
@@ -133,6 +138,40 @@ class OrderViewSet(viewsets.GenericViewSet):
             order_id=order.id, target=Status(data.validated_data["status"]), actor=signed_in_user(request)
         )
         return Response(_render(self.get_object()))
+
+    @extend_schema(methods=["GET"], request=None, responses={200: OrderEventSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=OrderNoteInputSerializer, responses={201: OrderEventSerializer})
+    @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
+    def events(self, request: Request, pk: str) -> Response:
+        user = signed_in_user(request)
+        if request.method == "GET":
+            events = selectors.order_events(user=user, order_id=int(pk))
+            return Response(OrderEventSerializer(events, many=True).data)
+        order = self.get_object()
+        data = OrderNoteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.order_note_add(order_id=order.id, actor=user, note=data.validated_data["note"])
+        return Response(OrderEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], request=None, responses={200: ReturnSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"],
+        request=ReturnInputSerializer,
+        responses={201: ReturnSerializer, 409: ErrorResponse409Serializer},
+    )
+    @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
+    def returns(self, request: Request, pk: str) -> Response:
+        user = signed_in_user(request)
+        if request.method == "GET":
+            return Response(ReturnSerializer(selectors.order_returns(user=user, order_id=int(pk)), many=True).data)
+        order = self.get_object()
+        data = ReturnInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = ReturnDraft(tuple(ReturnDraftLine(**line) for line in data.validated_data["lines"]))
+        recorded = services.order_return_record(
+            order_id=order.id, draft=draft, reason=data.validated_data["reason"], actor=user
+        )
+        return Response(ReturnSerializer(recorded).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["coupons"])

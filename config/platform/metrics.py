@@ -27,6 +27,11 @@ RATE_LIMITED = Counter("stockroom_rate_limit_rejections_total", "Requests refuse
 LIMITER_FAILURES = Counter("stockroom_rate_limiter_failures_total", "Requests served unlimited: the store failed.")
 ORDERS_PLACED = Counter("stockroom_orders_placed_total", "Orders placed (committed).")
 ORDERS_CANCELLED = Counter("stockroom_orders_cancelled_total", "Orders cancelled (committed).")
+ORDERS_EXPIRED = Counter("stockroom_orders_expired_total", "Unpaid orders expired (committed).")
+ORDER_RETURNS = Counter("stockroom_order_returns_total", "Returns recorded (committed).")
+REFUNDED = Counter(
+    "stockroom_refunded_total", "Refunds owed for returns recorded (committed), in the currency's units."
+)
 ADMIN_LOGIN_FAILURES = Counter(
     "stockroom_admin_login_failures_total",
     "Refused sign-ins to the admin: bad_credentials (a wrong email or password, or an account that may not"

@@ -139,7 +139,7 @@ def test_staff_opens_an_order_and_sees_its_lines(journey: Journey, world: dict[s
     assert readonly(journey, "status") == "Pending"
     assert readonly(journey, "customer") == world["customer"]["email"]
     assert readonly(journey, "total") == order["total"]
-    rows = page.locator(".inline-group tbody tr.has_original")
+    rows = page.locator("#lines-group tbody tr.has_original")
     rows.first.wait_for()
     assert rows.count() == len(order["lines"])
     for row, (key, quantity) in zip(rows.all(), order["lines"], strict=True):  # in the order placed

@@ -35,7 +35,7 @@ def test_seed_demo_loads_everything_once_and_prints_the_logins(capsys, django_ca
     assert "admin@stockroom.local / stockroom-demo" in out
     assert "alice@example.com / stockroom-demo" in out
     first = counts()
-    assert first[0] == 4 and first[1] == 12 and first[3] == 2 and first[4] == 5
+    assert first[0] == 4 and first[1] == 12 and first[3] == 2 and first[4] == 8
     assert User.objects.get(email="admin@stockroom.local").is_staff
     assert set(Order.objects.values_list("status", flat=True)) == {
         "pending",
@@ -43,7 +43,11 @@ def test_seed_demo_loads_everything_once_and_prints_the_logins(capsys, django_ca
         "shipped",
         "delivered",
         "cancelled",
+        "expired",
+        "returned",
     }
+    partly = Order.objects.get(status="delivered", refunded_total__gt=0)  # partly returned
+    assert 0 < partly.refunded_total < partly.total
     call_command("seed_demo")
     assert counts() == first  # idempotent
     call_command("reconcile_inventory")  # the demo data balances

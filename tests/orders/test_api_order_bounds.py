@@ -106,6 +106,7 @@ def as_the_api_shows(priced: PricedOrder) -> dict[str, object]:
                 "quantity": line.quantity,
                 "unit_price": cents(line.unit_price),
                 "line_total": cents(line.line_total),
+                "returned_quantity": 0,
             }
             for line in priced.lines
         ],

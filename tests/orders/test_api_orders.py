@@ -27,10 +27,10 @@ from tests.orders.helpers import (
 pytestmark = pytest.mark.django_db
 
 ORDER_KEYS = {
-    "id", "status", "customer", "lines", "subtotal", "discount", "total", "currency", "coupon", "created_at",
-    "updated_at",
+    "id", "status", "customer", "lines", "subtotal", "discount", "total", "refunded_total", "currency", "coupon",
+    "expires_at", "created_at", "updated_at",
 }  # fmt: skip
-LINE_KEYS = {"product_id", "sku", "name", "quantity", "unit_price", "line_total"}
+LINE_KEYS = {"product_id", "sku", "name", "quantity", "unit_price", "line_total", "returned_quantity"}
 
 
 def make_coupon(code: str = "SAVE10", **fields) -> Coupon:
@@ -66,8 +66,10 @@ def test_order_place_answers_201_pending_with_the_contract_shape(customer_api, c
     assert body["status"] == "pending"
     assert body["customer"] == {"id": customer.id, "email": customer.email, "username": customer.username}
     assert body["lines"] == [
-        {"product_id": a.id, "sku": "A-1", "name": "Anvil", "quantity": 3, "unit_price": "19.99", "line_total": "59.97"},
-        {"product_id": b.id, "sku": "B-1", "name": "Bolt", "quantity": 7, "unit_price": "0.05", "line_total": "0.35"},
+        {"product_id": a.id, "sku": "A-1", "name": "Anvil", "quantity": 3, "unit_price": "19.99", "line_total": "59.97",
+         "returned_quantity": 0},
+        {"product_id": b.id, "sku": "B-1", "name": "Bolt", "quantity": 7, "unit_price": "0.05", "line_total": "0.35",
+         "returned_quantity": 0},
     ]  # fmt: skip
     assert (body["subtotal"], body["discount"], body["total"]) == ("60.32", "0.00", "60.32")
     assert body["currency"] == "USD"
@@ -99,7 +101,8 @@ def test_order_lines_keep_the_sku_name_and_price_of_the_moment(customer_api, sta
     for api in (customer_api, staff_api):
         body = api.get(order_url(order_id)).json()
         assert body["lines"] == [
-            {"product_id": a.id, "sku": "OLD-SKU", "name": "Old name", "quantity": 2, "unit_price": "5.00", "line_total": "10.00"}
+            {"product_id": a.id, "sku": "OLD-SKU", "name": "Old name", "quantity": 2, "unit_price": "5.00", "line_total": "10.00",
+             "returned_quantity": 0}
         ]  # fmt: skip
         assert body["total"] == "10.00"
 

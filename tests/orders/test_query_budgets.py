@@ -71,10 +71,11 @@ def placing_queries(api, *, n_lines: int, coupon: str | None) -> int:
 # included; draw the order's id (on PostgreSQL; SQLite has no sequence, so the
 # order is inserted at once instead); then the INSERT of the order, the UPDATE
 # of stock, the INSERT of the movements, the INSERT of the lines and the
-# INSERT of the confirmation email into the outbox — on PostgreSQL one
-# statement (config.db.bulk.writes_gathered), on SQLite (no writable CTEs)
-# five; RELEASE. A coupon adds its lock and its times_used UPDATE.
-PLACE_QUERIES = 6 if connection.vendor == "postgresql" else 9
+# INSERT of the order's placed event and the INSERT of the confirmation email
+# into the outbox — on PostgreSQL one statement
+# (config.db.bulk.writes_gathered), on SQLite (no writable CTEs) six;
+# RELEASE. A coupon adds its lock and its times_used UPDATE.
+PLACE_QUERIES = 6 if connection.vendor == "postgresql" else 10
 PLACE_WITH_COUPON_QUERIES = PLACE_QUERIES + 2
 
 

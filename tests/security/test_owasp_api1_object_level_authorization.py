@@ -35,6 +35,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "/api/v1/orders/{id}/": ("order", {**_405, "GET": 404}),
     "/api/v1/orders/{id}/cancel/": ("order", {**_405, "POST": 404}),
     "/api/v1/orders/{id}/transition/": ("order", {**_405, "POST": 403}),  # staff only, whoever owns it
+    "/api/v1/orders/{id}/events/": ("order", {**_405, "GET": 404, "POST": 403}),  # notes: staff only
+    "/api/v1/orders/{id}/returns/": ("order", {**_405, "GET": 404, "POST": 403}),  # recording: staff only
     "/api/v1/users/{id}/": ("account", _403),
     "/api/v1/products/{id}/": ("hidden_product", {**_403, "GET": 404}),
     "/api/v1/products/{id}/stock-adjustments/": ("hidden_product", _403),
@@ -43,7 +45,12 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
 }
 
 # What the owner gets for the same request, where the intruder gets a 404.
-OWNER_GETS = {("GET", "/api/v1/orders/{id}/"): 200, ("POST", "/api/v1/orders/{id}/cancel/"): 200}
+OWNER_GETS = {
+    ("GET", "/api/v1/orders/{id}/"): 200,
+    ("POST", "/api/v1/orders/{id}/cancel/"): 200,
+    ("GET", "/api/v1/orders/{id}/events/"): 200,
+    ("GET", "/api/v1/orders/{id}/returns/"): 200,
+}
 
 # Everything a greedy client might try to set at once.
 GREEDY_BODY = {

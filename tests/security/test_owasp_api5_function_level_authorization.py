@@ -130,6 +130,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", f"{V1}/orders/{{id}}/"): Row("order", nobody, signed_in(200)),
     ("POST", f"{V1}/orders/{{id}}/cancel/"): Row("order", nobody, signed_in(200)),
     ("POST", f"{V1}/orders/{{id}}/transition/"): Row("order", lambda w: {"status": "paid"}, staff_only(200)),
+    ("GET", f"{V1}/orders/{{id}}/events/"): Row("order", nobody, signed_in(200)),
+    ("POST", f"{V1}/orders/{{id}}/events/"): Row("order", lambda w: {"note": "Called the customer."}, staff_only(201)),
+    ("GET", f"{V1}/orders/{{id}}/returns/"): Row("order", nobody, signed_in(200)),
+    # The order is pending: staff are let through, and the status machine refuses.
+    ("POST", f"{V1}/orders/{{id}}/returns/"): Row(
+        "order",
+        lambda w: {"lines": [{"product_id": w.product.id, "quantity": 1}]},
+        {"anonymous": 401, "customer": 403, "staff": 409, "superuser": 409},
+    ),
     ("GET", f"{V1}/reports/top-customers/"): Row(None, nobody, staff_only(200)),
 }
 

@@ -7,7 +7,6 @@ Every test starts with an empty cache (tests/conftest.py), so no test sees
 another's failures."""
 
 import logging
-import re
 import time
 from typing import Any
 
@@ -18,6 +17,7 @@ from rest_framework.test import APIClient
 
 from config.platform import breaker
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.support.metrics import metric
 from tests.support.threads import run_together
 from tests.users.helpers import TOKEN
 from users.models import User
@@ -66,13 +66,6 @@ def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
         monkeypatch.setattr(Argon2PasswordHasher, name, spy)
     return computed
-
-
-def metric(name: str, **labels: str) -> float:
-    body = Client().get("/metrics").content.decode()
-    selector = "{" + ",".join(f'{key}="{value}"' for key, value in labels.items()) + "}" if labels else ""
-    found = re.search(rf"^{re.escape(name + selector)} (\S+)$", body, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
 
 
 # --- per account from one address ------------------------------------------------------

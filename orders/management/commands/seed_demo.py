@@ -5,11 +5,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from inventory import services as inventory_services
 from inventory.models import Product
 from orders import services as order_services
 from orders.domain.placement import DraftLine, OrderDraft
+from orders.domain.returns import ReturnDraft, ReturnDraftLine
 from orders.domain.status import Status
 from orders.models import Coupon, Order
 from users.models import User
@@ -97,3 +99,26 @@ class Command(BaseCommand):
             order_services.order_transition(order_id=delivered.id, target=status, actor=staff)
         cancelled = place(bob, [("CAP-NVY", 1)])
         order_services.order_cancel(order_id=cancelled.id, actor=bob)
+        # Delivered, then returned: part of one order, the whole of another.
+        partly = place(alice, [("NB-A5", 2), ("PEN-GEL", 3)], "WELCOME10")
+        wholly = place(bob, [("SOCKS-STR", 1)])
+        for order in (partly, wholly):
+            for status in (Status.PAID, Status.SHIPPED, Status.DELIVERED):
+                order_services.order_transition(order_id=order.id, target=status, actor=staff)
+        order_services.order_return_record(
+            order_id=partly.id,
+            draft=ReturnDraft((ReturnDraftLine(products["PEN-GEL"].id, 1, restock=False),)),
+            reason="Pen arrived leaking",
+            actor=staff,
+        )
+        order_services.order_return_record(
+            order_id=wholly.id,
+            draft=ReturnDraft((ReturnDraftLine(products["SOCKS-STR"].id, 1),)),
+            reason="Wrong size",
+            actor=staff,
+        )
+        # Left unpaid past its time: expired by the same service as beat's task.
+        unpaid = place(carol, [("MUG-001", 1)])
+        Order.objects.filter(id=unpaid.id).update(expires_at=timezone.now())
+        order_services.order_expire(order_id=unpaid.id)
+        order_services.order_note_add(order_id=unpaid.id, actor=staff, note="Reminder sent; no payment came.")
