@@ -1,6 +1,7 @@
 """Staff run the business here. Status changes and coupon writes go through
 the same services as the API, so stock, the ledger and coupon uses stay right."""
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
@@ -50,30 +51,27 @@ class ReturnInline(admin.TabularInline):
         return False
 
 
+def _every_unit_still_out(order: Order) -> ReturnDraft:
+    return ReturnDraft(
+        tuple(
+            ReturnDraftLine(line.product_id, line.quantity - line.returned_quantity)
+            for line in order.lines.all()
+            if line.quantity > line.returned_quantity
+        )
+    )
+
+
 @admin.action(description="Record the return of every unit still out (restocked)", permissions=["change"])
 def record_full_return(modeladmin: "OrderAdmin", request: HttpRequest, queryset: QuerySet[Order]) -> None:
     """Through services.order_return_record, as the API: the refund, the
     ledger, the timeline and the customer's email as a return made there."""
-    done, refused = 0, []
-    for order in queryset.order_by("id").prefetch_related("lines"):
-        draft = ReturnDraft(
-            tuple(
-                ReturnDraftLine(line.product_id, line.quantity - line.returned_quantity)
-                for line in order.lines.all()
-                if line.quantity > line.returned_quantity
-            )
-        )
-        try:
-            services.order_return_record(
-                order_id=order.id, draft=draft, reason="recorded in the admin", actor=signed_in_user(request)
-            )
-            done += 1
-        except DomainError as exc:
-            refused.append(f"order {order.id}: {exc}")
-    if done:
-        modeladmin.message_user(request, f"Returns recorded: {done} order(s).", messages.SUCCESS)
-    for reason in refused:
-        modeladmin.message_user(request, f"Not changed — {reason}", messages.WARNING)
+    actor = signed_in_user(request)
+    _each_order(
+        modeladmin, request, queryset.order_by("id").prefetch_related("lines"), "Returns recorded",
+        lambda order: services.order_return_record(
+            order_id=order.id, draft=_every_unit_still_out(order), reason="recorded in the admin", actor=actor
+        ),
+    )  # fmt: skip
 
 
 class OrderEventInline(admin.TabularInline):
@@ -130,19 +128,35 @@ class OrderNoteInline(admin.StackedInline):
         return request.user.has_perm("orders.change_order")
 
 
+def _each_order(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    orders: Iterable[Order],
+    label: str,
+    change: Callable[[Order], Any],
+) -> None:
+    """Apply ``change`` (a service call) to each order, in id order; report how
+    many changed, and why each refused one was refused."""
+    done, refused = 0, []
+    for order in orders:
+        try:
+            change(order)
+            done += 1
+        except DomainError as exc:
+            refused.append(f"order {order.id}: {exc}")
+    if done:
+        modeladmin.message_user(request, f"{label}: {done} order(s).", messages.SUCCESS)
+    for reason in refused:
+        modeladmin.message_user(request, f"Not changed — {reason}", messages.WARNING)
+
+
 def _transition_action(target: Status, label: str) -> Any:
     def action(modeladmin: "OrderAdmin", request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        done, refused = 0, []
-        for order_id in queryset.order_by("id").values_list("id", flat=True):
-            try:
-                services.order_transition(order_id=order_id, target=target, actor=signed_in_user(request))
-                done += 1
-            except DomainError as exc:
-                refused.append(f"order {order_id}: {exc}")
-        if done:
-            modeladmin.message_user(request, f"{label}: {done} order(s).", messages.SUCCESS)
-        for reason in refused:
-            modeladmin.message_user(request, f"Not changed — {reason}", messages.WARNING)
+        actor = signed_in_user(request)
+        _each_order(
+            modeladmin, request, queryset.order_by("id"), label,
+            lambda order: services.order_transition(order_id=order.id, target=target, actor=actor),
+        )  # fmt: skip
 
     action.__name__ = f"mark_{target.value}"
     return admin.action(description=label, permissions=["change"])(action)
