@@ -298,15 +298,15 @@ class Writes:
 # --- The unit of work ---------------------------------------------------------------
 
 
-class _Units(threading.local):
-    """The units open in this thread (under gevent, this greenlet: its
-    ``threading.local`` is the greenlet's), innermost last."""
+class _Open(threading.local):
+    """The unit of work open in this thread (under gevent, this greenlet:
+    its ``threading.local`` is the greenlet's), if any. Blocks inside it
+    join it, so there is never more than one."""
 
-    def __init__(self) -> None:
-        self.open: list[Writes] = []
+    unit: "Writes | None" = None
 
 
-_units = _Units()
+_open = _Open()
 
 
 @contextmanager
@@ -316,17 +316,16 @@ def writes_gathered(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     :func:`after_write` callbacks. The caller holds the transaction: an
     exception in the block sends nothing (and rolls the transaction back).
     A block inside another joins it: the outermost one sends."""
-    if _units.open:
+    if _open.unit is not None:
         yield
         return
     if not connections[using].in_atomic_block:
         raise RuntimeError("writes_gathered needs the caller's transaction")
-    unit = Writes(using)
-    _units.open.append(unit)
+    unit = _open.unit = Writes(using)
     try:
         yield
     finally:
-        _units.open.pop()
+        _open.unit = None
     unit.flush()
 
 
@@ -348,7 +347,7 @@ def insert(objs: Sequence[M], *, keys_now: bool = False) -> list[M]:
     if none is open. ``keys_now``: set their keys now, for rows of the unit
     that point to them — drawn from the table's sequence where the database
     has one (one query), else by inserting the rows now."""
-    unit = _units.open[-1] if _units.open else None
+    unit = _open.unit
     if unit is None or not objs:
         return bulk_insert(objs)
     if keys_now:
@@ -361,7 +360,7 @@ def insert(objs: Sequence[M], *, keys_now: bool = False) -> list[M]:
 
 def execute(sql: str, params: Sequence[Any]) -> None:
     """Run a statement that returns nothing: in the open unit of work, or at once."""
-    unit = _units.open[-1] if _units.open else None
+    unit = _open.unit
     if unit is None:
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute(sql, params)
@@ -371,7 +370,7 @@ def execute(sql: str, params: Sequence[Any]) -> None:
 
 def after_write(callback: Callable[[], None]) -> None:
     """Run ``callback`` once the writes before it are sent (it may read the new keys)."""
-    unit = _units.open[-1] if _units.open else None
+    unit = _open.unit
     if unit is None:
         callback()
     else:
