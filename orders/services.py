@@ -6,7 +6,7 @@ Lock order, everywhere: product rows (by id), then the coupon row, so two
 transactions never wait on each other in a cycle.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -29,7 +29,6 @@ from orders.domain.pricing import CouponTerms, price_order
 from orders.domain.returns import (
     OrderLineSnapshot,
     OrderSnapshot,
-    PricedReturnLine,
     ReturnDraft,
     price_return,
     validate_return,
@@ -94,7 +93,8 @@ def order_place(*, customer: User, draft: OrderDraft) -> PlacedOrder:
     }
     valid = validate_order(draft, catalog)
     coupon = _lock_coupon(valid.coupon) if valid.coupon else None
-    priced = price_order(valid, _terms(coupon) if coupon else None, now=timezone.now())
+    now = timezone.now()
+    priced = price_order(valid, _terms(coupon) if coupon else None, now=now)
 
     with bulk.writes_gathered():
         # The stock movements, the lines and the email name the order: its key first.
@@ -107,7 +107,7 @@ def order_place(*, customer: User, draft: OrderDraft) -> PlacedOrder:
                     total=priced.total,
                     coupon=coupon,
                     coupon_code=priced.coupon,
-                    expires_at=expires_at_for(timezone.now(), settings.ORDER_PAYMENT_MINUTES),
+                    expires_at=expires_at_for(now, settings.ORDER_PAYMENT_MINUTES),
                 )
             ],
             keys_now=True,
@@ -293,7 +293,7 @@ def order_return_record(*, order_id: int, draft: ReturnDraft, reason: str, actor
             for position, line in enumerate(priced.lines)
         ]
     )
-    for product_id, quantity in _units_by_product(priced.lines).items():
+    for product_id, quantity in priced.units_by_product.items():
         OrderLine.objects.filter(id=lines[product_id].id).update(returned_quantity=F("returned_quantity") + quantity)
     order.refunded_total = priced.refunded_after
     order.save(update_fields=["refunded_total", "updated_at"])
@@ -310,13 +310,6 @@ def order_return_record(*, order_id: int, draft: ReturnDraft, reason: str, actor
 def _count_return(refund: Decimal) -> None:
     metrics.ORDER_RETURNS.inc()
     metrics.REFUNDED.inc(float(refund))  # a metric, never money: the amounts stay Decimal
-
-
-def _units_by_product(lines: Iterable[PricedReturnLine]) -> dict[int, int]:
-    units: dict[int, int] = {}
-    for line in lines:
-        units[line.product_id] = units.get(line.product_id, 0) + line.quantity
-    return units
 
 
 NOTE_MAX_LENGTH = 2000

@@ -107,6 +107,7 @@ class PricedReturn:
     refunded_before: Decimal  # R(before): what the order's earlier returns refunded
     refunded_after: Decimal  # R(after): the order's refunded_total once this return is recorded
     fully_returned: bool  # every unit is back: the order becomes returned
+    units_by_product: dict[int, int]  # units coming back, by product (its restocked and written-off lines together)
 
 
 def validate_return(order: OrderSnapshot, draft: ReturnDraft) -> ValidReturn:
@@ -282,4 +283,5 @@ def price_return(order: OrderSnapshot, valid: ValidReturn) -> PricedReturn:
         refunded_before=refunded_before,
         refunded_after=refunded_after,
         fully_returned=fully_returned,
+        units_by_product=coming_back,
     )
