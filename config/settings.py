@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.db.green import is_green
 from config.platform.secret_key import development_secret_key
@@ -280,6 +281,12 @@ _broker = env.str("CELERY_BROKER_URL", default="")
 CELERY_BROKER_URL = _broker or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not _broker
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="stockroom")
+# Webhook deliveries have a queue of their own, so a slow receiver never
+# queues email behind it. `celery -A config worker` consumes both (every
+# queue declared here); `-Q` picks one, for a worker per queue.
+CELERY_WEBHOOK_QUEUE = env.str("CELERY_WEBHOOK_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-webhooks")
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_WEBHOOK_QUEUE))
+CELERY_TASK_ROUTES = {"notifications.tasks.webhook_deliver_task": {"queue": CELERY_WEBHOOK_QUEUE}}
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -317,7 +324,27 @@ OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=5.0)
 OUTBOX_RETRY_CAP_SECONDS = env.float("OUTBOX_RETRY_CAP_SECONDS", default=3600.0)
 OUTBOX_REVIVE_SECONDS = env.float("OUTBOX_REVIVE_SECONDS", default=20.0)
 OUTBOX_KEEP_SENT_DAYS = env.int("OUTBOX_KEEP_SENT_DAYS", default=30)
+# Webhooks (notifications.webhooks): a delivery's attempt is bounded by
+# WEBHOOK_TIMEOUT_SECONDS (connect, send, the answer); failures are retried
+# with backoff and jitter for WEBHOOK_RETRY_HOURS, then the delivery fails;
+# an endpoint failing that long is set inactive; at most WEBHOOK_MAX_IN_FLIGHT
+# attempts to one endpoint at once; deliveries are kept WEBHOOK_KEEP_DAYS.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_DISPATCH_SECONDS = env.float("WEBHOOK_DISPATCH_SECONDS", default=5.0)
+WEBHOOK_REDISPATCH_SECONDS = env.int("WEBHOOK_REDISPATCH_SECONDS", default=30)
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_CAP_SECONDS = env.float("WEBHOOK_RETRY_CAP_SECONDS", default=3600.0)
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=72.0)
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=72.0)
+WEBHOOK_MAX_IN_FLIGHT = env.int("WEBHOOK_MAX_IN_FLIGHT", default=2)
+WEBHOOK_BUSY_WAIT_SECONDS = env.float("WEBHOOK_BUSY_WAIT_SECONDS", default=2.0)
+WEBHOOK_KEEP_DAYS = env.int("WEBHOOK_KEEP_DAYS", default=30)
+
 CELERY_BEAT_SCHEDULE = {
+    "webhooks-dispatch": {"task": "notifications.tasks.webhooks_dispatch_task", "schedule": WEBHOOK_DISPATCH_SECONDS},
+    "webhooks-purge": {"task": "notifications.tasks.webhooks_purge_task", "schedule": 86400.0},
     "outbox-dispatch": {"task": "notifications.tasks.outbox_dispatch_task", "schedule": OUTBOX_DISPATCH_SECONDS},
     "outbox-revive": {"task": "notifications.tasks.outbox_revive_task", "schedule": OUTBOX_REVIVE_SECONDS},
     "outbox-purge-sent": {"task": "notifications.tasks.outbox_purge_sent_task", "schedule": 86400.0},

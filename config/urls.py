@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("inventory.urls")),
     path("", include("orders.urls")),
     path("", include("users.urls")),
+    path("", include("notifications.urls")),
 ]
 
 # The API docs load nothing from another host, and the browser holds them to it

@@ -18,12 +18,13 @@ from django.utils.html import format_html
 
 from inventory import selectors, services
 from inventory.domain.bounds import MAX_PRICE
+from inventory.domain.ledger import MAX_STOCK
 from inventory.errors import InsufficientStock, StockLimitExceeded
 from inventory.models import Product, StockMovement
 from inventory.serializers import MAX_STOCK_DELTA, SKU_REGEX
 
 LEDGER_ROWS = 50  # the change page shows the latest rows; the movement list has them all
-UPDATABLE = ("sku", "name", "description", "price", "is_active")
+UPDATABLE = ("sku", "name", "description", "price", "low_stock_threshold", "is_active")
 
 
 class InStockFilter(admin.SimpleListFilter):
@@ -89,9 +90,20 @@ class ProductAdminForm(forms.ModelForm):
         help_text="Recorded as the first line of the stock ledger.",
     )
 
+    low_stock_threshold = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_STOCK,
+        initial=0,
+        required=False,
+        help_text="Stock falling from at or above this to below it sends the product.stock_low webhook; 0: never.",
+    )
+
     class Meta:
         model = Product
-        fields = ("sku", "name", "description", "price", "stock", "is_active")
+        fields = ("sku", "name", "description", "price", "stock", "low_stock_threshold", "is_active")
+
+    def clean_low_stock_threshold(self) -> int:
+        return self.cleaned_data.get("low_stock_threshold") or 0
 
     def clean_sku(self) -> str:
         sku: str = self.cleaned_data["sku"]
@@ -132,7 +144,7 @@ class StockAdjustmentForm(forms.Form):
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductAdminForm
-    list_display = ("sku", "name", "price", "stock", "is_active", "updated_at")
+    list_display = ("sku", "name", "price", "stock", "low_stock_threshold", "is_active", "updated_at")
     list_filter = ("is_active", InStockFilter)
     search_fields = ("sku", "name")
     ordering = ("-created_at", "-id")
@@ -142,8 +154,11 @@ class ProductAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Product | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ("sku", "name", "description", "price", "stock", "is_active")
-        return ("sku", "name", "description", "price", "is_active", "stock", "ledger", "created_at", "updated_at")
+            return ("sku", "name", "description", "price", "stock", "low_stock_threshold", "is_active")
+        return (
+            "sku", "name", "description", "price", "is_active", "low_stock_threshold", "stock", "ledger",
+            "created_at", "updated_at",
+        )  # fmt: skip
 
     def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> tuple[str, ...]:
         return () if obj is None else ("stock", "ledger", "created_at", "updated_at")
@@ -174,6 +189,7 @@ class ProductAdmin(admin.ModelAdmin):
             description=form.cleaned_data.get("description") or "",
             price=form.cleaned_data["price"],
             stock=form.cleaned_data.get("stock") or 0,
+            low_stock_threshold=form.cleaned_data.get("low_stock_threshold") or 0,
             is_active=form.cleaned_data.get("is_active", True),
             created_by_id=request.user.pk,
         )

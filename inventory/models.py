@@ -13,6 +13,9 @@ class Product(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=2)
     # Units that can be ordered now. Changed only by inventory.services.stock_move.
     stock = models.IntegerField(default=0)
+    # Stock falling from at or above this to below it sends the product.stock_low
+    # webhook (inventory.services.stock_apply_locked); 0: no alert.
+    low_stock_threshold = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

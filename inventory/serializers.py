@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from config.api.serializers import InputSerializer
 from inventory.domain.bounds import MAX_PRICE
+from inventory.domain.ledger import MAX_STOCK
 from inventory.models import Product, StockMovement
 
 MAX_STOCK_DELTA = 1_000_000
@@ -28,6 +29,16 @@ def _price_field(**kwargs: Any) -> serializers.DecimalField:
     )
 
 
+def _threshold_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_STOCK,
+        help_text="Stock falling from at or above this to below it sends the product.stock_low webhook; 0: never.",
+        **kwargs,
+    )
+
+
 class ProductSerializer(serializers.ModelSerializer[Product]):
     currency = serializers.SerializerMethodField()
 
@@ -41,6 +52,7 @@ class ProductSerializer(serializers.ModelSerializer[Product]):
             "price",
             "currency",
             "stock",
+            "low_stock_threshold",
             "is_active",
             "created_at",
             "updated_at",
@@ -58,6 +70,7 @@ class ProductCreateInputSerializer(InputSerializer):
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
     price = _price_field()
     stock = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_STOCK_DELTA)
+    low_stock_threshold = _threshold_field(default=0)
     is_active = serializers.BooleanField(required=False, default=True)
 
 
@@ -68,6 +81,7 @@ class ProductUpdateInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     price = _price_field()
+    low_stock_threshold = _threshold_field()
     is_active = serializers.BooleanField(required=False)
 
 

@@ -20,9 +20,11 @@ from config.db.prepared import Prepared
 from config.domain_errors import Problem
 from config.platform import read_cache
 from inventory import selectors
+from inventory.domain.alerts import stock_low_crossings
 from inventory.domain.ledger import MAX_STOCK, StockChange, apply_changes
 from inventory.errors import ProductRejected
 from inventory.models import Product, StockMovement
+from inventory.webhooks import stock_low_emit
 
 # The read cache's namespace for product pages: every write below marks it
 # changed, so no process serves a product page from before the write.
@@ -44,7 +46,7 @@ def _sku_problem() -> ProductRejected:
     return ProductRejected(Problem("unique", "A product with this sku already exists.", "sku"))
 
 
-LOCKED_FIELDS = ("id", "sku", "name", "price", "is_active", "stock")
+LOCKED_FIELDS = ("id", "sku", "name", "price", "is_active", "stock", "low_stock_threshold")
 
 
 @cache
@@ -106,18 +108,27 @@ def stock_apply_locked(
     the database's CHECK (stock >= 0) backs the rule up. Raises
     ``StockLimitExceeded`` for an increase the ledger rule refuses (above the
     change's ceiling or the column's maximum), so no overflow reaches the
-    database.
+    database. A product whose stock falls below its ``low_stock_threshold``
+    (from at or above it) gets its ``product.stock_low`` webhook event.
     """
     ids = {c.product_id for c in changes}
     if missing := ids - locked.keys():
         raise Product.DoesNotExist(f"products {sorted(missing)} do not exist")
-    applied = apply_changes({pid: locked[pid]["stock"] for pid in ids}, changes)
+    before = {pid: locked[pid]["stock"] for pid in ids}
+    applied = apply_changes(before, changes)
     net: dict[int, int] = {}
     for a in applied:
         net[a.product_id] = net.get(a.product_id, 0) + a.delta
+    low = stock_low_crossings(
+        before,
+        {pid: before[pid] + delta for pid, delta in net.items()},
+        {pid: locked[pid].get("low_stock_threshold", 0) for pid in ids},
+    )
     read_cache.changed(CATALOG)
     with bulk.writes_gathered():
         bulk.execute(*_stock_add_sql(net))
+        if low:  # rare: read the products back once their stock is written
+            bulk.after_write(lambda: stock_low_emit(low))
         return bulk.insert(
             [
                 StockMovement(
@@ -179,6 +190,7 @@ def product_create(
     price: Decimal,
     description: str = "",
     stock: int = 0,
+    low_stock_threshold: int = 0,
     is_active: bool = True,
     created_by_id: int | None,
 ) -> Product:
@@ -189,7 +201,12 @@ def product_create(
     try:
         with transaction.atomic():
             product = Product.objects.create(
-                sku=sku, name=name, description=description, price=price, is_active=is_active
+                sku=sku,
+                name=name,
+                description=description,
+                price=price,
+                low_stock_threshold=low_stock_threshold,
+                is_active=is_active,
             )
     except IntegrityError:
         raise _sku_problem() from None
@@ -206,8 +223,9 @@ def product_create(
 
 @transaction.atomic
 def product_update(*, product: Product, **fields: object) -> Product:
-    """Change any of sku, name, description, price, is_active. Never stock."""
-    allowed = {"sku", "name", "description", "price", "is_active"}
+    """Change any of sku, name, description, price, low_stock_threshold,
+    is_active. Never stock."""
+    allowed = {"sku", "name", "description", "price", "low_stock_threshold", "is_active"}
     if unknown := set(fields) - allowed:
         raise ValueError(f"cannot update {sorted(unknown)}")
     if "sku" in fields and _sku_taken(str(fields["sku"]), exclude_id=product.id):

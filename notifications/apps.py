@@ -7,6 +7,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from config.platform.metrics import SCRAPED
-        from notifications.metrics import OutboxCollector
+        from notifications.metrics import OutboxCollector, WebhookCollector
 
         SCRAPED.register(OutboxCollector())
+        SCRAPED.register(WebhookCollector())

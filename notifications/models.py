@@ -66,3 +66,135 @@ class OutboxEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to}"
+
+
+# --- Webhooks ------------------------------------------------------------------
+
+
+class WebhookEndpoint(models.Model):
+    """A URL staff registered to receive signed events (notifications.webhooks).
+
+    ``secret`` signs every delivery; it is shown once, when the endpoint is
+    created or its secret rotated, and never again (the admin shows its last
+    four characters). After a rotation, ``previous_secret`` signs too until
+    ``previous_secret_expires_at``. ``api_version`` is fixed at creation: the
+    shape of ``data`` this endpoint receives. ``failing_since``: when its
+    deliveries started failing (none succeeded since); 72 hours later it is
+    set inactive.
+    """
+
+    url = models.CharField(max_length=2048)
+    events = models.JSONField(default=list)
+    description = models.CharField(max_length=500, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    api_version = models.CharField(max_length=10)
+    secret = models.CharField(max_length=64)
+    previous_secret = models.CharField(max_length=64, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "webhook endpoint"
+        indexes = [
+            # What every change asks before it writes an event: the active endpoints (a few rows).
+            models.Index(fields=["id"], name="webhook_endpoint_active_idx", condition=models.Q(is_active=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def secret_hint(self) -> str:
+        return f"…{self.secret[-4:]}"
+
+
+class WebhookEvent(models.Model):
+    """One event as its receivers get it: ``body`` is the exact JSON sent on
+    every attempt and every redelivery, under ``public_id`` (``evt_…``).
+    Written in the transaction of the change it reports."""
+
+    public_id = models.CharField(max_length=40, unique=True)
+    type = models.CharField(max_length=40)
+    api_version = models.CharField(max_length=10)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "webhook event"
+        indexes = [models.Index(fields=["created_at"], name="webhook_event_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.public_id}"
+
+
+class WebhookDelivery(models.Model):
+    """An event owed to one endpoint: pending until a 2xx, then succeeded;
+    failed once it has been retried for ``WEBHOOK_RETRY_HOURS`` (or its
+    endpoint was set inactive). A redelivery is a new row for the same event.
+    Claimed and leased like an outbox email (``leased_until``), so a worker
+    that dies mid-attempt delays it by the lease and loses nothing."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    event = models.ForeignKey(
+        WebhookEvent, to_field="public_id", on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    event_type = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at", "-id"], name="webhook_delivery_endpoint_idx"),
+            models.Index(fields=["event"], name="webhook_delivery_event_idx"),
+            # What the dispatcher and the oldest-pending gauge look for.
+            models.Index(
+                fields=["next_attempt_at"], name="webhook_delivery_due_idx", condition=models.Q(status="pending")
+            ),
+            # The oldest pending one (the gauge in /metrics).
+            models.Index(
+                fields=["created_at"], name="webhook_delivery_pending_idx", condition=models.Q(status="pending")
+            ),
+            models.Index(fields=["created_at"], name="webhook_delivery_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} to endpoint {self.endpoint_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One try of a delivery, for the log: what the receiver answered, or why
+    nothing was answered, and how long it took."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+    duration_ms = models.PositiveIntegerField()
+    response_excerpt = models.CharField(max_length=1024, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("number",)
+        verbose_name = "webhook attempt"
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"

@@ -1,4 +1,4 @@
-"""Celery tasks of the email outbox: fetch by id, call the service."""
+"""Celery tasks of the email outbox and the webhooks: fetch by id, call the service."""
 
 import logging
 
@@ -69,3 +69,46 @@ def outbox_purge_sent_task() -> int:
     from django.conf import settings
 
     return outbox_purge_sent(older_than=timedelta(days=settings.OUTBOX_KEEP_SENT_DAYS))
+
+
+# --- Webhooks (their own queue: settings.CELERY_TASK_ROUTES) -----------------------
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def webhook_deliver_task(delivery_id: int) -> str:
+    """Make one attempt of a webhook delivery. Safe to run twice: the second
+    finds it delivered, or leased by its twin, and sends nothing."""
+    from notifications.webhooks import webhook_deliver
+
+    outcome = webhook_deliver(delivery_id=delivery_id)
+    return "skipped" if outcome is None else outcome.value
+
+
+@shared_task(ignore_result=True)
+def webhooks_dispatch_task() -> int:
+    """Publish every webhook delivery whose next attempt is due, and set
+    inactive the endpoints failing for too long (Celery beat, every
+    ``WEBHOOK_DISPATCH_SECONDS``)."""
+    from notifications.webhooks import webhook_endpoints_disable_failing, webhooks_due
+
+    webhook_endpoints_disable_failing()
+    due = webhooks_due()
+    for delivery_id in due:
+        try:
+            webhook_deliver_task.apply_async((delivery_id,), retry=False)
+        except Exception:  # the broker went away mid-way: the rows are due again later
+            logger.exception("could not publish webhook delivery %s", delivery_id)
+            break
+    return len(due)
+
+
+@shared_task(ignore_result=True)
+def webhooks_purge_task() -> int:
+    """Delete webhook deliveries and events older than ``WEBHOOK_KEEP_DAYS`` (Celery beat, daily)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from notifications.webhooks import webhooks_purge
+
+    return webhooks_purge(older_than=timedelta(days=settings.WEBHOOK_KEEP_DAYS))

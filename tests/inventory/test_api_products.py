@@ -23,6 +23,7 @@ PRODUCT_FIELDS = {
     "price",
     "currency",
     "stock",
+    "low_stock_threshold",
     "is_active",
     "created_at",
     "updated_at",

@@ -73,9 +73,10 @@ def placing_queries(api, *, n_lines: int, coupon: str | None) -> int:
 # of stock, the INSERT of the movements, the INSERT of the lines and the
 # INSERT of the order's placed event and the INSERT of the confirmation email
 # into the outbox — on PostgreSQL one statement
-# (config.db.bulk.writes_gathered), on SQLite (no writable CTEs) six;
+# (config.db.bulk.writes_gathered), on SQLite (no writable CTEs) six; the
+# look for webhook endpoints (none here: nothing more is written or published);
 # RELEASE. A coupon adds its lock and its times_used UPDATE.
-PLACE_QUERIES = 6 if connection.vendor == "postgresql" else 10
+PLACE_QUERIES = 7 if connection.vendor == "postgresql" else 11
 PLACE_WITH_COUPON_QUERIES = PLACE_QUERIES + 2
 
 
