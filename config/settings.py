@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from config.db.green import is_green
 from config.platform.secret_key import development_secret_key
@@ -285,8 +285,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="stockroom")
 # queues email behind it. `celery -A config worker` consumes both (every
 # queue declared here); `-Q` picks one, for a worker per queue.
 CELERY_WEBHOOK_QUEUE = env.str("CELERY_WEBHOOK_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-webhooks")
-CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(CELERY_WEBHOOK_QUEUE))
-CELERY_TASK_ROUTES = {"notifications.tasks.webhook_deliver_task": {"queue": CELERY_WEBHOOK_QUEUE}}
+# Each with an exchange of its own name (the default queue's, as Celery makes it).
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_WEBHOOK_QUEUE)
+)
+CELERY_TASK_ROUTES = ("config.celery.route_task",)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -333,6 +333,10 @@ def _record(delivery: WebhookDelivery, result: webhook_http.Outcome) -> Outcome:
     )
     error = (result.error or ("" if result.ok else f"answered {result.status_code}"))[:500]
     with transaction.atomic():
+        # Locked, so a delete of its endpoint waits for this record or comes first.
+        if not WebhookDelivery.objects.select_for_update().filter(id=delivery.id).exists():
+            logger.info("webhook delivery %s went with its endpoint mid-attempt", delivery.id)
+            return verdict.outcome
         WebhookAttempt.objects.create(
             delivery_id=delivery.id,
             number=delivery.attempts,
@@ -365,12 +369,13 @@ def _record(delivery: WebhookDelivery, result: webhook_http.Outcome) -> Outcome:
 def webhooks_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Claim the pending deliveries whose next attempt is due: push their next
     attempt a little ahead (a lost task is published again then) and return
-    their ids for the caller to publish."""
+    their ids for the caller to publish. One a worker holds is not due
+    before its lease ends."""
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
             WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+            .filter(_unleased(now), status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")
             .values_list("id", flat=True)[:limit]
         )

@@ -130,10 +130,13 @@ def queue(settings) -> Iterator[str]:
     from config.celery import app
 
     name = f"stockroom-test-{uuid.uuid4().hex[:12]}"
+    webhooks = f"{name}-webhooks"  # as settings name a queue's webhook queue
     before = (app.conf.task_default_queue, app.conf.task_always_eager)
     app.conf.task_default_queue, app.conf.task_always_eager = name, False
+    settings.CELERY_WEBHOOK_QUEUE = webhooks  # config.celery.route_task reads it at each publish
     settings.OUTBOX_REDISPATCH_SECONDS = 0  # rows are due for the dispatcher at once
     yield name
     app.conf.task_default_queue, app.conf.task_always_eager = before
     with app.connection_for_write() as connection:  # leave the shared broker as it was
-        Queue(name, channel=connection.default_channel).delete()
+        for queue_name in (name, webhooks):
+            Queue(queue_name, channel=connection.default_channel).delete()

@@ -40,3 +40,28 @@ def make_product(
         created_by_id=None,
         **extra,
     )
+
+
+def make_webhook_endpoint(*, url: str = "https://hooks.example.com/in", events: tuple[str, ...] = ("order.placed",)):
+    """An endpoint written directly (no name lookup of its host): for tests of
+    who may reach it, not of registration."""
+    from notifications.domain.signing import new_secret
+    from notifications.domain.webhooks import CURRENT_API_VERSION
+    from notifications.models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.create(
+        url=url, events=list(events), api_version=CURRENT_API_VERSION, secret=new_secret()
+    )
+
+
+def make_webhook_delivery(endpoint, *, status: str = "failed"):
+    """A delivery of a ping event to ``endpoint``, with the status given."""
+    from django.utils import timezone
+
+    from notifications.models import WebhookDelivery, WebhookEvent
+    from notifications.webhooks import new_event_id
+
+    event = WebhookEvent.objects.create(
+        public_id=new_event_id(), type="ping", api_version=endpoint.api_version, body="{}", created_at=timezone.now()
+    )
+    return WebhookDelivery.objects.create(endpoint=endpoint, event=event, event_type="ping", status=status)

@@ -192,6 +192,13 @@ def child_env(
         # A worker that claimed an email and lost the database before it could
         # record the sending leaves it leased: it goes again when the lease ends.
         "OUTBOX_LEASE_SECONDS": "6",
+        "WEBHOOK_ALLOW_PRIVATE_HOSTS": "true",  # the receivers are on 127.0.0.1
+        "WEBHOOK_DISPATCH_SECONDS": "1",
+        "WEBHOOK_REDISPATCH_SECONDS": "3",
+        "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+        "WEBHOOK_RETRY_CAP_SECONDS": "1",
+        "WEBHOOK_LEASE_SECONDS": "6",
+        "WEBHOOK_TIMEOUT_SECONDS": "3",
         "READINESS_TIMEOUT_SECONDS": "1",
         "WEB_CONCURRENCY": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),

@@ -10,6 +10,7 @@ from django.db.models import Model
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from inventory.models import Product, StockMovement
+from notifications.models import WebhookDelivery, WebhookEndpoint
 from orders.models import Coupon, Order, OrderLine
 from tests.users.helpers import assert_envelope, assert_single_error
 from users.models import User
@@ -79,6 +80,8 @@ def snapshot() -> dict[str, list[tuple[Any, ...]]]:
         "coupons": _rows(
             Coupon, ("id", "code", "percent_off", "amount_off", "max_uses", "times_used", "is_active", "valid_until")
         ),
+        "webhooks": _rows(WebhookEndpoint, ("id", "url", "events", "is_active", "secret", "previous_secret")),
+        "deliveries": _rows(WebhookDelivery, ("id", "endpoint_id", "event_id", "status")),
         "tokens": _rows(OutstandingToken, ("jti",)),
         "revoked": _rows(BlacklistedToken, ("token_id",)),
     }

@@ -2,7 +2,8 @@
 
 A customer holding a valid token tries every method on every object URL of
 the schema, aimed at objects that are not theirs: another customer's order and
-account, a hidden (inactive) product, a coupon. The answer is the contract's
+account, a hidden (inactive) product, a coupon, a webhook endpoint and its
+delivery. The answer is the contract's
 (404 for an order that is not yours, 403 on staff-only routes, 405 for a
 method a route does not take), it is exactly the answer for an id that does
 not exist (so existence is not revealed), and nothing changes. The owner's
@@ -20,7 +21,7 @@ import pytest
 
 from orders import services as order_services
 from orders.domain.placement import DraftLine, OrderDraft
-from tests.factories import UserFactory, make_product
+from tests.factories import UserFactory, make_product, make_webhook_delivery, make_webhook_endpoint
 from tests.security.helpers import METHODS, assert_envelope, call, operations, snapshot, url
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +43,11 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "/api/v1/products/{id}/stock-adjustments/": ("hidden_product", _403),
     "/api/v1/products/{id}/stock-movements/": ("hidden_product", _403),
     "/api/v1/coupons/{id}/": ("coupon", _403),
+    "/api/v1/webhooks/{id}/": ("webhook", _403),
+    "/api/v1/webhooks/{id}/rotate-secret/": ("webhook", _403),
+    "/api/v1/webhooks/{id}/ping/": ("webhook", _403),
+    "/api/v1/webhooks/{id}/deliveries/": ("webhook", _403),
+    "/api/v1/webhooks/deliveries/{id}/redeliver/": ("delivery", _403),
 }
 
 # What the owner gets for the same request, where the intruder gets a 404.
@@ -73,12 +79,15 @@ def victim_objects(db: None) -> dict[str, Any]:
     product = make_product(stock=10)
     order = order_services.order_place(customer=victim, draft=OrderDraft(lines=(DraftLine(product.id, 2),))).order
     coupon = order_services.coupon_create(code="STAFF-ONLY", percent_off=Decimal(10))
+    webhook = make_webhook_endpoint()
     return {
         "victim": victim,
         "order": order.id,
         "account": victim.id,
         "hidden_product": make_product(stock=5, is_active=False).id,
         "coupon": coupon.id,
+        "webhook": webhook.id,
+        "delivery": make_webhook_delivery(webhook).id,
     }
 
 

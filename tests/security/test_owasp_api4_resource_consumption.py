@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from orders import services as order_services
 from orders.domain.placement import DraftLine, OrderDraft
 from tests.conftest import bearer
-from tests.factories import UserFactory, make_product
+from tests.factories import UserFactory, make_product, make_webhook_endpoint
 from tests.security.helpers import assert_envelope, assert_single_error, call, operation, operations, snapshot, url
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,13 @@ def ids(db: None) -> dict[str, int]:
     product = make_product(stock=100)
     order = order_services.order_place(customer=customer, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     coupon = order_services.coupon_create(code="CAP10", percent_off=10)
-    return {"products": product.id, "orders": order.id, "coupons": coupon.id, "users": customer.id}
+    return {
+        "products": product.id,
+        "orders": order.id,
+        "coupons": coupon.id,
+        "users": customer.id,
+        "webhooks": make_webhook_endpoint().id,
+    }
 
 
 def _object_url(path: str, ids: dict[str, int]) -> str:

@@ -22,11 +22,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from inventory.models import Product
+from notifications.models import WebhookDelivery, WebhookEndpoint
 from orders import services as order_services
 from orders.domain.placement import DraftLine, OrderDraft
 from orders.models import Coupon
 from tests.conftest import bearer
-from tests.factories import DEFAULT_PASSWORD, UserFactory, make_product
+from tests.factories import DEFAULT_PASSWORD, UserFactory, make_product, make_webhook_delivery, make_webhook_endpoint
 from tests.security.helpers import (
     assert_no_secrets,
     assert_single_error,
@@ -55,6 +56,8 @@ class World:
     product: Product
     coupon: Coupon
     order: int  # the caller's own order when a customer, else the bystander's
+    webhook: WebhookEndpoint
+    delivery: WebhookDelivery
 
     @property
     def someone(self) -> User:
@@ -140,6 +143,17 @@ MATRIX: dict[tuple[str, str], Row] = {
         {"anonymous": 401, "customer": 403, "staff": 409, "superuser": 409},
     ),
     ("GET", f"{V1}/reports/top-customers/"): Row(None, nobody, staff_only(200)),
+    ("GET", f"{V1}/webhooks/"): Row(None, nobody, staff_only(200)),
+    ("POST", f"{V1}/webhooks/"): Row(
+        None, lambda w: {"url": "https://hooks.example.com/new", "events": ["order.placed"]}, staff_only(201)
+    ),
+    ("GET", f"{V1}/webhooks/{{id}}/"): Row("webhook", nobody, staff_only(200)),
+    ("PATCH", f"{V1}/webhooks/{{id}}/"): Row("webhook", lambda w: {"description": "changed"}, staff_only(200)),
+    ("DELETE", f"{V1}/webhooks/{{id}}/"): Row("webhook", nobody, staff_only(204)),
+    ("POST", f"{V1}/webhooks/{{id}}/rotate-secret/"): Row("webhook", nobody, staff_only(200)),
+    ("POST", f"{V1}/webhooks/{{id}}/ping/"): Row("webhook", nobody, staff_only(202)),
+    ("GET", f"{V1}/webhooks/{{id}}/deliveries/"): Row("webhook", nobody, staff_only(200)),
+    ("POST", f"{V1}/webhooks/deliveries/{{id}}/redeliver/"): Row("delivery", nobody, staff_only(202)),
 }
 
 
@@ -169,7 +183,10 @@ def _world(caller: User | None, role: str) -> World:
     assert owner is not None
     order = order_services.order_place(customer=owner, draft=OrderDraft(lines=(DraftLine(product.id, 1),))).order
     coupon = order_services.coupon_create(code="SAVE10", percent_off=Decimal(10))
-    return World(caller, bystander, UserFactory.create(), product, coupon, order.id)
+    webhook = make_webhook_endpoint()
+    return World(
+        caller, bystander, UserFactory.create(), product, coupon, order.id, webhook, make_webhook_delivery(webhook)
+    )
 
 
 OPERATIONS = sorted(MATRIX)

@@ -137,7 +137,9 @@ def celery_process(kind: str, *, queue: str, env: dict[str, str], tmp_path: Path
     if kind == "worker":
         # A node name of the queue's own: two workers named alike on one host
         # (tests run side by side) fight over the same exclusive pidbox queue.
-        args = ["worker", "--pool=solo", "-Q", queue, "-n", f"{queue}@%h"]
+        # No -Q: as the contract runs it, the worker consumes every queue the
+        # settings declare (the test's queue and its webhook queue).
+        args = ["worker", "--pool=solo", "-n", f"{queue}@%h"]
         args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     else:
         args = ["beat", "--schedule", str(tmp_path / "beat-schedule")]

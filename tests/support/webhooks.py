@@ -5,12 +5,13 @@ on the same port, to play a receiver that is down."""
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from tests.support.services import free_port
 
@@ -37,6 +38,8 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        # Called (in the server's thread) before each answer: the world changing mid-attempt.
+        self.on_request: Callable[[], object] | None = None
 
     @property
     def url(self) -> str:
@@ -58,6 +61,11 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers.items()), body))
+                if receiver.on_request is not None:
+                    try:
+                        receiver.on_request()
+                    finally:
+                        connections.close_all()  # this thread's own, or the test database stays in use
                 self.send_response(receiver._next_status())
                 self.send_header("Content-Length", "2")
                 self.end_headers()
