@@ -150,12 +150,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         for endpoint_id in queryset.values_list("id", flat=True):
             webhooks.endpoint_delete(endpoint_id=endpoint_id)
 
-    @admin.action(description="Rotate the signing secret (the old one signs too for 24 hours)")
+    @admin.action(description="Rotate the signing secret (the old one signs too for 24 hours)", permissions=["change"])
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint_id in queryset.values_list("id", flat=True):
             self._show_secret(request, webhooks.endpoint_rotate_secret(endpoint_id=endpoint_id))
 
-    @admin.action(description="Send a ping event")
+    @admin.action(description="Send a ping event", permissions=["change"])
     def send_ping(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         ids = list(queryset.values_list("id", flat=True))
         for endpoint_id in ids:
@@ -195,12 +195,16 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def body(self, delivery: WebhookDelivery) -> str:
         return delivery.event.body
 
-    @admin.action(description="Redeliver (a new delivery of the same event)")
+    @admin.action(description="Redeliver (a new delivery of the same event)", permissions=["redeliver"])
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         ids = list(queryset.values_list("id", flat=True))
         for delivery_id in ids:
             webhooks.delivery_redeliver(delivery_id=delivery_id)
         self.message_user(request, f"{len(ids)} delivery(ies) queued again.", messages.SUCCESS)
+
+    def has_redeliver_permission(self, request: HttpRequest) -> bool:
+        # The log stays read-only in the admin; redelivering is what "change" allows.
+        return request.user.has_perm("notifications.change_webhookdelivery")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -144,7 +144,12 @@ class WebhookDelivery(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    # No database constraint: a change that read its subscribers may commit a
+    # delivery to an endpoint deleted meanwhile (the order must not fail for
+    # it); the worker that claims such a delivery drops it.
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False, db_constraint=False
+    )
     event = models.ForeignKey(
         WebhookEvent, to_field="public_id", on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )

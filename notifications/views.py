@@ -71,9 +71,10 @@ class WebhookEndpointViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=[WebhookDeliveryQuerySerializer], responses={200: WebhookDeliverySerializer(many=True)})
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str) -> Response:
+        endpoint = self.get_object()  # an unknown endpoint is a 404 whatever the query says
         query = WebhookDeliveryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows = WebhookDelivery.objects.filter(endpoint=self.get_object()).order_by("-created_at", "-id")
+        rows = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-id")
         if wanted := query.validated_data.get("status"):
             rows = rows.filter(status=wanted)
         page = self.paginate_queryset(rows)

@@ -203,9 +203,15 @@ def endpoint_update(*, endpoint_id: int, **fields: Any) -> WebhookEndpoint:
 
 @transaction.atomic
 def endpoint_delete(*, endpoint_id: int) -> None:
-    """Delete an endpoint; its deliveries, pending ones included, go with it
-    (a worker mid-attempt records its outcome on nothing)."""
-    WebhookEndpoint.objects.filter(id=endpoint_id).delete()
+    """Delete an endpoint; its deliveries, pending ones included, go with it.
+    Locks the endpoint first, then its deliveries, as a worker does: a worker
+    mid-attempt records its outcome before the delete, or on nothing after it.
+    A change committing at that moment may still write a delivery to it (the
+    foreign key is not enforced for this): the worker that claims it finds
+    no endpoint and drops it."""
+    if WebhookEndpoint.objects.select_for_update().filter(id=endpoint_id).exists():
+        list(WebhookDelivery.objects.select_for_update().filter(endpoint_id=endpoint_id).values_list("id"))
+        WebhookEndpoint.objects.filter(id=endpoint_id).delete()
 
 
 @transaction.atomic
@@ -258,9 +264,18 @@ def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
     """Lease a pending delivery no worker holds, in a short transaction of its
     own — unless its endpoint already has ``WEBHOOK_MAX_IN_FLIGHT`` attempts
     under way (then it waits a few seconds, and the dispatcher publishes it
-    again). The endpoint row is locked (``FOR NO KEY UPDATE``: new deliveries
-    can still be written meanwhile) so two claims count its attempts in turn."""
+    again). The endpoint row is locked first (``FOR NO KEY UPDATE``: new
+    deliveries can still be written meanwhile), so two claims count its
+    attempts in turn; every writer here locks an endpoint before its
+    deliveries, so none waits on another in a cycle."""
+    endpoint_id = WebhookDelivery.objects.filter(id=delivery_id).values_list("endpoint_id", flat=True).first()
+    if endpoint_id is None:
+        return None
     with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).filter(id=endpoint_id).first()
+        if endpoint is None:  # deleted while the change that wrote this delivery was committing
+            WebhookDelivery.objects.filter(id=delivery_id).delete()
+            return None
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("event")
@@ -271,7 +286,6 @@ def _claim(delivery_id: int, now: datetime) -> WebhookDelivery | None:
             return None
         # Active or not: new events go to active endpoints only, and setting one
         # inactive fails what it had pending; what is left is staff's ping or redelivery.
-        endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(id=delivery.endpoint_id)
         in_flight = WebhookDelivery.objects.filter(endpoint_id=endpoint.id, leased_until__gt=now).count()
         if in_flight >= settings.WEBHOOK_MAX_IN_FLIGHT:
             delivery.next_attempt_at = now + timedelta(seconds=settings.WEBHOOK_BUSY_WAIT_SECONDS)
@@ -333,8 +347,13 @@ def _record(delivery: WebhookDelivery, result: webhook_http.Outcome) -> Outcome:
     )
     error = (result.error or ("" if result.ok else f"answered {result.status_code}"))[:500]
     with transaction.atomic():
-        # Locked, so a delete of its endpoint waits for this record or comes first.
-        if not WebhookDelivery.objects.select_for_update().filter(id=delivery.id).exists():
+        # The endpoint, then the delivery, locked as everywhere: a delete of the
+        # endpoint waits for this record, or came first and left nothing to record.
+        endpoint_there = WebhookEndpoint.objects.select_for_update(no_key=True).filter(id=delivery.endpoint_id)
+        if (
+            not endpoint_there.exists()
+            or not WebhookDelivery.objects.select_for_update().filter(id=delivery.id).exists()
+        ):
             logger.info("webhook delivery %s went with its endpoint mid-attempt", delivery.id)
             return verdict.outcome
         WebhookAttempt.objects.create(

@@ -90,3 +90,24 @@ def test_workers_delivering_side_by_side_make_one_attempt_at_a_time_per_delivery
     # attempt 1 (receiver down) and attempt 2 (this round), each logged once
     numbers = Counter(WebhookAttempt.objects.values_list("delivery_id", "number"))
     assert set(numbers.values()) == {1} and len(numbers) == 2 * len(ids)
+
+
+def test_an_endpoint_deleted_while_an_order_commits_never_fails_the_order(webhook_receiver, customer):
+    """The order read its subscribers, then the endpoint was deleted and
+    committed before the order did: the order commits all the same, and
+    the delivery it wrote to the endpoint that is gone is dropped unsent."""
+    from django.db import transaction
+
+    from orders import services as order_services
+    from orders.domain.placement import DraftLine, OrderDraft
+    from orders.models import Order
+
+    endpoint = webhooks.endpoint_create(url=webhook_receiver.url, events=["order.placed"])
+    product = make_product(stock=5)
+    with transaction.atomic():
+        placed = order_services.order_place(customer=customer, draft=OrderDraft(lines=(DraftLine(product.id, 1),)))
+        run_together(lambda: webhooks.endpoint_delete(endpoint_id=endpoint.id), threads=1)
+
+    assert Order.objects.filter(id=placed.order.id).exists()
+    assert webhook_receiver.events() == []  # tried after commit: no endpoint, dropped
+    assert not WebhookDelivery.objects.exists()
