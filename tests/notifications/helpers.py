@@ -33,7 +33,7 @@ def order_url(order_id: int | str, action: str = "") -> str:
 
 def place(api: APIClient, *pairs: tuple[Any, int], key: str | None = None) -> Any:
     body = {"lines": [{"product_id": product.id, "quantity": quantity} for product, quantity in pairs]}
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    headers: dict[str, Any] = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     return api.post(ORDERS, body, format="json", **headers)
 
 
