@@ -132,8 +132,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             obj.refresh_from_db()
             return
         created = webhooks.endpoint_create(**fields)
-        obj.pk, obj.secret, obj._state.adding, obj._state.db = created.pk, created.secret, False, created._state.db
-        obj.refresh_from_db()
+        obj.pk = created.pk
+        obj.refresh_from_db()  # the admin goes on with ``obj`` (history, redirect): the saved row
         self._show_secret(request, created)
 
     def _show_secret(self, request: HttpRequest, endpoint: WebhookEndpoint) -> None:
