@@ -125,8 +125,11 @@ def stop(proc: "subprocess.Popen[Any]", timeout: float = 30) -> None:
 
 
 @contextmanager
-def celery_process(kind: str, *, queue: str, env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    """Run ``celery -A config worker`` (or ``beat``) in a child process."""
+def celery_process(
+    kind: str, *, queue: str, env: dict[str, str], tmp_path: Path, pool: tuple[str, ...] = ("--pool=solo",)
+) -> Iterator[subprocess.Popen[str]]:
+    """Run ``celery -A config worker`` (or ``beat``) in a child process; a
+    worker with ``pool`` (one task at a time unless told otherwise)."""
     child_env = {
         **os.environ,
         "DATABASE_URL": database_url_for_children(),
@@ -139,7 +142,7 @@ def celery_process(kind: str, *, queue: str, env: dict[str, str], tmp_path: Path
         # (tests run side by side) fight over the same exclusive pidbox queue.
         # No -Q: as the contract runs it, the worker consumes every queue the
         # settings declare (the test's queue and its webhook queue).
-        args = ["worker", "--pool=solo", "-n", f"{queue}@%h"]
+        args = ["worker", *pool, "-n", f"{queue}@%h"]
         args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     else:
         args = ["beat", "--schedule", str(tmp_path / "beat-schedule")]
