@@ -41,9 +41,10 @@ def main() -> None:
     parser.add_argument("--database", default="stockroom_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672//")
+    parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL (default INFO, as deployed)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    args.workers, args.threads, args.port = 1, 1, 0
+    args.workers, args.threads, args.port, args.worker_class, args.pool_max = 1, 1, 0, "sync", None
     os.environ.update(stockroom_env(args))
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="stockroom-inprocess-"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"

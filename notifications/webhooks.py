@@ -28,6 +28,7 @@ import logging
 import secrets as token_source
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from random import Random
 from typing import Any
 
@@ -40,6 +41,7 @@ from django.utils import timezone
 from config.api.renderers import JSONRenderer
 from config.api.representation import timestamp
 from config.db import bulk
+from config.db.prepared import Prepared
 from config.domain_errors import Problem, ValidationFailed
 from config.platform.background import publish
 from notifications import webhook_http
@@ -70,14 +72,20 @@ class WebhookRejected(ValidationFailed):
 # --- Events -------------------------------------------------------------------------
 
 
+@cache
+def _active_endpoints() -> Prepared[WebhookEndpoint]:
+    """Compiled once (config.db.prepared): building this queryset on every
+    change cost more than running it — a fifth of placing an order."""
+    return Prepared(lambda: WebhookEndpoint.objects.filter(is_active=True).values("id", "api_version", "events"))
+
+
 def _subscribers(event_type: str) -> dict[str, list[int]]:
     """The active endpoints subscribed to ``event_type``, by API version. One
     query on ``webhook_endpoint_active_idx``, never cached: correct before fast."""
     by_version: dict[str, list[int]] = {}
-    rows = WebhookEndpoint.objects.filter(is_active=True).values_list("id", "api_version", "events")
-    for endpoint_id, version, events in rows:
-        if event_type in events:
-            by_version.setdefault(version, []).append(endpoint_id)
+    for row in _active_endpoints().values():
+        if event_type in row["events"]:
+            by_version.setdefault(row["api_version"], []).append(row["id"])
     return by_version
 
 
