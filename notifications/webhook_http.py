@@ -140,32 +140,31 @@ class _Watchdog:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-class _DeadlineHTTPConnection(HTTPConnection):
+class _Deadline:
+    """A connection whose socket is shut at the attempt's deadline (mixed into
+    urllib3's HTTP and HTTPS connections, before them)."""
+
+    sock: Any
+
     def __init__(self, *args: Any, deadline: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watchdog = _Watchdog(deadline)
 
     def connect(self) -> None:
-        super().connect()
+        super().connect()  # type: ignore[misc]
         self._watchdog.arm(self.sock)
 
     def close(self) -> None:
         self._watchdog.cancel()
-        super().close()
+        super().close()  # type: ignore[misc]
 
 
-class _DeadlineHTTPSConnection(HTTPSConnection):
-    def __init__(self, *args: Any, deadline: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._watchdog = _Watchdog(deadline)
+class _DeadlineHTTPConnection(_Deadline, HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        super().connect()
-        self._watchdog.arm(self.sock)
 
-    def close(self) -> None:
-        self._watchdog.cancel()
-        super().close()
+class _DeadlineHTTPSConnection(_Deadline, HTTPSConnection):
+    pass
 
 
 class _HTTPPool(HTTPConnectionPool):
