@@ -1,6 +1,8 @@
 """Celery tasks of the email outbox and the webhooks: fetch by id, call the service."""
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from celery import shared_task
 
@@ -14,6 +16,18 @@ from notifications.services import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def _publish_due(task: Any, due: Sequence[tuple[int, ...]]) -> None:
+    """Publish ``task`` for each row a dispatcher found due (its arguments,
+    its id first). If the broker goes away mid-way, the rest are due again
+    later: stop there."""
+    for args in due:
+        try:
+            task.apply_async(args, retry=False)
+        except Exception:
+            logger.exception("could not publish %s for row %s", task.name, args[0])
+            break
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -42,12 +56,7 @@ def outbox_dispatch_task() -> int:
     """Publish every outbox email whose next attempt is due (Celery beat, every
     ``OUTBOX_DISPATCH_SECONDS``)."""
     due = outbox_due()
-    for email_id, attempts in due:
-        try:
-            outbox_deliver_task.apply_async((email_id, attempts), retry=False)
-        except Exception:  # the broker went away mid-way: the rows are due again later
-            logger.exception("could not publish outbox email %s", email_id)
-            break
+    _publish_due(outbox_deliver_task, due)
     return len(due)
 
 
@@ -93,12 +102,7 @@ def webhooks_dispatch_task() -> int:
 
     webhook_endpoints_disable_failing()
     due = webhooks_due()
-    for delivery_id in due:
-        try:
-            webhook_deliver_task.apply_async((delivery_id,), retry=False)
-        except Exception:  # the broker went away mid-way: the rows are due again later
-            logger.exception("could not publish webhook delivery %s", delivery_id)
-            break
+    _publish_due(webhook_deliver_task, [(delivery_id,) for delivery_id in due])
     return len(due)
 
 
