@@ -13,6 +13,7 @@ from django.test import Client
 from notifications import webhooks
 from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.factories import UserFactory, make_product
+from tests.support.admin import change_form_data
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -35,17 +36,6 @@ def admin_client(superuser: User) -> Client:
     return client
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks) -> Callable[[Callable[[], Any]], Any]:
-    """``commit(lambda: client.post(...))``: the request, then what it queued for after its commit."""
-
-    def run(request: Callable[[], Any]) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return request()
-
-    return run
-
-
 def messages_of(response: Any) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
@@ -56,27 +46,6 @@ def change_url(obj: Any) -> str:
 
 def add_form(url: str = UNRESOLVABLE, events: tuple[str, ...] = ("order.placed",), **extra: str) -> dict[str, Any]:
     return {"url": url, "events": list(events), "description": "", "is_active": "on", **NO_INLINE_ROWS, **extra}
-
-
-def change_form_data(response: Any) -> dict[str, Any]:
-    """What the browser would post back from an endpoint's change page, unchanged."""
-    form = response.context["adminform"].form
-    data: dict[str, Any] = {}
-    for name, field in form.fields.items():
-        value = form.initial.get(name, field.initial)
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-        elif value is not None:
-            data[name] = value
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for key, value in formset.management_form.initial.items():
-            data[f"{formset.prefix}-{key}"] = value
-        for i, f in enumerate(formset.forms):
-            data[f"{formset.prefix}-{i}-id"] = f.instance.pk
-            data[f"{formset.prefix}-{i}-endpoint"] = f.instance.endpoint_id
-    return data
 
 
 def result_ids(response: Any) -> set[int]:
@@ -154,7 +123,7 @@ def test_the_admin_form_refuses_a_private_or_non_http_url(admin_client, settings
 def test_the_admin_change_form_refuses_a_private_url_and_keeps_the_old_one(admin_client, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
     endpoint = endpoint_at(UNRESOLVABLE)
-    data = change_form_data(admin_client.get(change_url(endpoint)))
+    data = change_form_data(admin_client.get(change_url(endpoint)), inline_parent="endpoint")
     data["url"] = "http://10.0.0.1/hook"
     r = admin_client.post(change_url(endpoint), data)
     assert r.status_code == 200
@@ -173,7 +142,7 @@ def test_changing_an_endpoint_in_the_admin_goes_through_the_service(admin_client
 
     page = admin_client.get(change_url(endpoint))
     assert str(pending.event_id) in page.content.decode()  # the inline lists the recent deliveries
-    data = change_form_data(page)
+    data = change_form_data(page, inline_parent="endpoint")
     del data["is_active"]
     data["description"] = "paused"
     r = admin_client.post(change_url(endpoint), data, follow=True)

@@ -95,17 +95,6 @@ def signed_by(received: Any, secret: str) -> bool:
 
 
 @pytest.fixture
-def commit(django_capture_on_commit_callbacks) -> Callable[[Callable[[], Any]], Any]:
-    """``commit(lambda: api.post(...))``: the request, then what it queued for after its commit."""
-
-    def run(request: Callable[[], Any]) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return request()
-
-    return run
-
-
-@pytest.fixture
 def product() -> Product:
     return make_product(stock=1000)
 

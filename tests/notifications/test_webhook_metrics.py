@@ -1,7 +1,6 @@
 """The webhook gauges of /metrics: deliveries by event type and status, and
 how long the oldest pending one has waited."""
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,15 +17,6 @@ pytestmark = pytest.mark.django_db
 
 DELIVERIES = "stockroom_webhook_deliveries"
 OLDEST = "stockroom_webhook_oldest_pending_seconds"
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks) -> Callable[[Callable[[], Any]], Any]:
-    def run(request: Callable[[], Any]) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return request()
-
-    return run
 
 
 @pytest.fixture
