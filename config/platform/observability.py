@@ -6,14 +6,21 @@
   request carry it in a header and bind it again in the worker.
 - :class:`RequestLogMiddleware` writes one line per request: method, path,
   view, status, duration, user id, client IP, request id and query count.
+  The line goes through structlog's own filtering logger straight to
+  stderr, rendered by orjson and written whole by one ``write``: no
+  ``LogRecord``, handler or formatter chain, about a third of the CPU of
+  the standard library's path (docs/PERFORMANCE.md). Every other line
+  (Django's, Celery's, a library's, ours) goes through ``logging``.
 - :class:`RequestMetricsMiddleware` counts responses by view, method and
   status and times them by view (django-prometheus's two series for that).
 - Logs are JSON in production (``LOG_FORMAT=json``) and readable in
   development (``console``), for Django's, Celery's and our own loggers alike.
 """
 
+import functools
 import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -22,7 +29,7 @@ from typing import Any
 import orjson
 import structlog
 from celery.signals import before_task_publish, task_postrun, task_prerun
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 from django_prometheus.middleware import PrometheusAfterMiddleware
 from django_prometheus.utils import Time, TimeSince
@@ -31,7 +38,7 @@ from prometheus_client import Histogram
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
-log = structlog.get_logger("stockroom.request")
+REQUEST_LOGGER = "stockroom.request"
 
 DB_QUERIES = Histogram(
     "stockroom_db_queries_per_request",
@@ -39,6 +46,15 @@ DB_QUERIES = Histogram(
     ["view"],
     buckets=(0, 1, 2, 3, 5, 8, 13, 21, 50, 100),
 )
+
+
+@functools.cache
+def series(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once per process: the label
+    values (view names, methods, statuses) are a bounded set, and
+    prometheus_client checks and locks on every ``labels`` call — half the
+    cost of the per-request metrics."""
+    return metric.labels(*labels)
 
 
 # --- Logging setup -------------------------------------------------------------
@@ -118,13 +134,42 @@ class RequestIdMiddleware:
 # --- One line per request --------------------------------------------------------------
 
 
+def request_logger(fmt: str, stream: Any) -> Any:
+    """The request line's logger: structlog's filtering bound logger at the
+    level ``logging`` gives ``stockroom.request`` (LOG_LEVEL), writing each
+    line to ``stream`` with one write and a flush — synchronous, so under
+    load a line is never dropped, queued or reordered — with the keys a line
+    through ``logging`` carries (level, logger, timestamp, request id)."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=_json_line)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return structlog.wrap_logger(
+        structlog.WriteLogger(stream),
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLogger(REQUEST_LOGGER).getEffectiveLevel()),
+    ).bind(logger=REQUEST_LOGGER)
+
+
 class RequestLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+        # Imported here, once: this module is imported while logging is
+        # configured, before the apps that ratelimit's imports need are ready.
+        from django.conf import settings
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
         from config.platform.ratelimit import client_ip
 
+        self.get_response = get_response
+        self.client_ip = client_ip
+        self.log = request_logger(settings.LOG_FORMAT, sys.stderr)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         queries = 0
 
         def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -133,14 +178,14 @@ class RequestLogMiddleware:
             return execute(sql, params, many, context)
 
         started = time.perf_counter()
-        with connection.execute_wrapper(count):
+        with connections[DEFAULT_DB_ALIAS].execute_wrapper(count):
             response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         match = getattr(request, "resolver_match", None)
         view = match.view_name if match else "<unresolved>"
         user = getattr(request, "user", None)
-        DB_QUERIES.labels(view).observe(queries)
-        log.info(
+        series(DB_QUERIES, view).observe(queries)
+        self.log.info(
             "request",
             method=request.method,
             path=request.path,
@@ -148,7 +193,7 @@ class RequestLogMiddleware:
             status=response.status_code,
             duration_ms=duration_ms,
             user_id=user.pk if user is not None and user.is_authenticated else None,
-            client_ip=client_ip(request),
+            client_ip=self.client_ip(request),
             queries=queries,
         )
         return response
@@ -178,12 +223,10 @@ class RequestMetricsMiddleware(PrometheusAfterMiddleware):
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         method, view = self._method(request), self._get_view_name(request)
-        self.metrics.responses_by_status_view_method.labels(
-            status=str(response.status_code), view=view, method=method
-        ).inc()
+        series(self.metrics.responses_by_status_view_method, str(response.status_code), view, method).inc()
         started = getattr(request, "prometheus_after_middleware_event", None)
         if started is not None:
-            self.metrics.requests_latency_by_view_method.labels(view=view, method=method).observe(TimeSince(started))
+            series(self.metrics.requests_latency_by_view_method, view, method).observe(TimeSince(started))
         return response
 
 

@@ -38,6 +38,8 @@ stats = {"hits": 0, "misses": 0, "errors": 0}
 # bumped before this process uses the cache again, or entries cached before
 # the write would be served once the cache is back.
 _pending: set[str] = set()
+# A hit's count, its series looked up once: labels() checks and locks each time.
+_HITS, _MISSES = metrics.CACHE_REQUESTS.labels("hit"), metrics.CACHE_REQUESTS.labels("miss")
 
 
 def available() -> bool:
@@ -226,10 +228,10 @@ def cached(namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Cal
         return compute()
     if hit is not None:
         stats["hits"] += 1
-        metrics.CACHE_REQUESTS.labels("hit").inc()
+        _HITS.inc()
         return hit
     stats["misses"] += 1
-    metrics.CACHE_REQUESTS.labels("miss").inc()
+    _MISSES.inc()
     value = compute()
     try:
         cache.set(key, value, timeout=ttl)

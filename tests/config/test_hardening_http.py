@@ -3,7 +3,6 @@
 limits that count an IPv6 client by its /64, and a pagination cursor that
 is either one DRF wrote or a 400."""
 
-import logging
 from base64 import b64decode, b64encode
 from urllib.parse import parse_qs, urlparse
 
@@ -13,6 +12,7 @@ from config.platform.ratelimit import address_key
 from tests.config.helpers import ORDERS, PRODUCTS, TOKEN, product_url, token_body
 from tests.factories import make_product
 from tests.orders.helpers import errors, place
+from tests.support.logs import request_lines
 
 pytestmark = pytest.mark.django_db
 
@@ -117,10 +117,9 @@ def test_sign_in_attempts_from_one_ipv6_64_behind_a_trusted_proxy_share_one_limi
     assert attempt("2001:db8:9:a::1") == 401
 
 
-def test_logs_keep_the_full_client_address(anon, caplog):
-    caplog.set_level(logging.INFO, logger="stockroom.request")
+def test_logs_keep_the_full_client_address(anon, capsys):
     anon.get(PRODUCTS, REMOTE_ADDR="2001:db8:1:2::1")
-    lines = [r.msg for r in caplog.records if r.name == "stockroom.request" and isinstance(r.msg, dict)]
+    lines = request_lines(capsys.readouterr().err)
     assert [line["client_ip"] for line in lines] == ["2001:db8:1:2::1"]
 
 

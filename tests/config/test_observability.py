@@ -8,21 +8,17 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config.platform.observability import _attach_request_id, _bind_request_id, _unbind_request_id, request_id_from
 from tests.factories import make_product
+from tests.support.logs import request_lines
 
 pytestmark = pytest.mark.django_db
 
 RESPONSES = "django_http_responses_total_by_status_view_method_total"
 
 
-def request_lines(caplog: pytest.LogCaptureFixture) -> list[dict]:
-    return [r.msg for r in caplog.records if r.name == "stockroom.request" and isinstance(r.msg, dict)]
-
-
-def test_a_sane_request_id_is_echoed_and_logged(anon, caplog):
-    caplog.set_level(logging.INFO, logger="stockroom.request")
+def test_a_sane_request_id_is_echoed_and_logged(anon, capsys):
     r = anon.get("/api/v1/products/", HTTP_X_REQUEST_ID="client-id_42.a:b")
     assert r["X-Request-ID"] == "client-id_42.a:b"
-    (line,) = request_lines(caplog)
+    (line,) = request_lines(capsys.readouterr().err)
     assert line["request_id"] == "client-id_42.a:b"
     assert line["method"] == "GET"
     assert line["path"] == "/api/v1/products/"
@@ -44,12 +40,32 @@ def test_a_missing_or_insane_request_id_is_replaced_by_a_generated_one(anon, giv
     int(generated, 16)  # hex
 
 
-def test_the_request_log_names_the_signed_in_user(customer_api, customer, caplog):
-    caplog.set_level(logging.INFO, logger="stockroom.request")
+def test_the_request_log_names_the_signed_in_user(customer_api, customer, capsys):
     customer_api.get("/api/v1/users/me/")
-    (line,) = request_lines(caplog)
+    (line,) = request_lines(capsys.readouterr().err)
     assert line["user_id"] == customer.id
     assert line["view"] == "user-me"
+
+
+def test_below_its_level_the_request_line_is_not_written(anon, capsys):
+    """LOG_LEVEL=WARNING (the level ``logging`` gives ``stockroom.request``
+    when the client's middleware is built, at its first request)."""
+    logger = logging.getLogger("stockroom.request")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        assert anon.get("/healthz").status_code == 200
+    finally:
+        logger.setLevel(level)
+    assert capsys.readouterr().err == ""
+
+
+def test_in_development_the_request_line_is_readable_not_json(anon, capsys, settings):
+    settings.LOG_FORMAT = "console"
+    anon.get("/healthz", HTTP_X_REQUEST_ID="dev-1")
+    (written,) = capsys.readouterr().err.splitlines()
+    assert not written.startswith("{")
+    assert "request" in written and "request_id=dev-1" in written and "status=200" in written, written
 
 
 def test_generated_ids_are_unique():

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.logs import request_lines
 from tests.support.services import GUNICORN, REDIS_SERVER, ROOT, RedisServer, free_port, http, server_process, stop
 
 DROPPED = ("DATABASE_", "REDIS_", "CELERY_", "SECURE_", "STATIC_", "EMAIL_", "GUNICORN_", "PROMETHEUS_")
@@ -144,3 +146,56 @@ def test_without_redis_and_without_web_concurrency_one_worker_starts(tmp_path):
         # Every worker is forked before the first one can answer (it loads Django first).
         started = log.read_text()
     assert started.count("Booting worker with pid") == 1, started
+
+
+REQUEST_LINE_FIELDS = {
+    "event", "level", "logger", "timestamp", "request_id", "method", "path", "view", "status", "duration_ms",
+    "user_id", "client_ip", "queries",
+}  # fmt: skip
+
+
+def test_at_info_every_request_under_load_writes_its_whole_line_in_order(tmp_path, private_redis):
+    """Two gevent workers as deployed, LOG_LEVEL=INFO, sixteen clients at
+    once: the log holds exactly one complete JSON line per request, with
+    every field and the status the client got, and each client's lines in
+    the order it sent them (a line is written before its answer leaves)."""
+    port = free_port()
+    env = production_env(
+        tmp_path, port, REDIS_URL=private_redis.url, WEB_CONCURRENCY="2", SECURE_SSL_REDIRECT="false",
+        LOG_LEVEL="INFO", RATE_LIMIT_ANON="1000000/min",
+    )  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    paths = ["/api/v1/products/?page_size=5", "/api/v1/products/999999/", "/api/v1/nowhere/", "/healthz"]
+    clients, per_client = 16, 40
+    log = tmp_path / "gunicorn.log"
+
+    def client(number: int) -> list[tuple[str, str, int]]:
+        sent = []
+        for n in range(per_client):
+            request_id, path = f"client{number}-{n}", paths[(number + n) % len(paths)]
+            answer = http("GET", base + path, headers={"X-Request-ID": request_id})
+            sent.append((request_id, path.split("?")[0], answer.status))
+        return sent
+
+    with (
+        server_process(GUNICORN, env=env, base=f"http://127.0.0.1:{port}", log_path=log) as base,
+        ThreadPoolExecutor(clients) as pool,
+    ):
+        sent = [request for requests in pool.map(client, range(clients)) for request in requests]
+    lines = [line for line in request_lines(log.read_text()) if line["request_id"].startswith("client")]
+
+    assert {status for _, _, status in sent} == {200, 404}
+    assert len(lines) == len(sent) == clients * per_client
+    assert all(set(line) == REQUEST_LINE_FIELDS for line in lines), lines[:3]
+    assert {(line["request_id"], line["path"], line["status"]) for line in lines} == set(sent)
+    assert all(
+        line["level"] == "info" and line["method"] == "GET" and line["client_ip"] == "127.0.0.1" for line in lines
+    )
+    assert {line["view"] for line in lines} == {"product-list", "product-detail", "<unresolved>", "healthz"}
+    for number in range(clients):
+        mine = [
+            int(line["request_id"].split("-")[1]) for line in lines if line["request_id"].startswith(f"client{number}-")
+        ]
+        assert mine == list(range(per_client)), (number, mine)
