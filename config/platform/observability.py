@@ -23,7 +23,8 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -34,6 +35,7 @@ from django.http import HttpRequest, HttpResponse
 from django_prometheus.middleware import PrometheusAfterMiddleware
 from django_prometheus.utils import Time, TimeSince
 from prometheus_client import Histogram
+from structlog.typing import Processor
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -82,8 +84,16 @@ structlog.configure(
 def _json_line(event: dict[str, Any], default: Any = None, **_: Any) -> str:
     """One log line's JSON, by orjson (a line per request: the stdlib's json
     was a percent of a cached page's CPU); what it cannot write goes through
-    structlog's ``default`` (its repr)."""
-    return orjson.dumps(event, default=default).decode()
+    structlog's ``default`` (its repr). A UTC datetime is written as
+    TimeStamper(fmt="iso", utc=True) writes it, ``…T16:32:51.768867Z``."""
+    return orjson.dumps(event, default=default, option=orjson.OPT_UTC_Z).decode()
+
+
+def _stamp_utc(logger: Any, method_name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The time, left to orjson to write: half of TimeStamper's cost, whose
+    isoformat() in Python was a tenth of the request line's."""
+    event["timestamp"] = datetime.now(UTC)
+    return event
 
 
 def formatter(fmt: str = "json") -> logging.Formatter:
@@ -140,19 +150,14 @@ def request_logger(fmt: str, stream: Any) -> Any:
     line to ``stream`` with one write and a flush — synchronous, so under
     load a line is never dropped, queued or reordered — with the keys a line
     through ``logging`` carries (level, logger, timestamp, request id)."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer(serializer=_json_line)
+    last: list[Processor] = (
+        [_stamp_utc, structlog.processors.JSONRenderer(serializer=_json_line)]
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else [structlog.processors.TimeStamper(fmt="iso", utc=True), structlog.dev.ConsoleRenderer(colors=False)]
     )
     return structlog.wrap_logger(
         structlog.WriteLogger(stream),
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
+        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level, *last],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLogger(REQUEST_LOGGER).getEffectiveLevel()),
     ).bind(logger=REQUEST_LOGGER)
 

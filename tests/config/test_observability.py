@@ -1,6 +1,7 @@
 """Request ids, structured request logs, /metrics, /healthz and /readyz."""
 
 import logging
+import re
 
 import pytest
 import structlog
@@ -28,6 +29,8 @@ def test_a_sane_request_id_is_echoed_and_logged(anon, capsys):
     assert line["user_id"] is None
     assert line["client_ip"] == "127.0.0.1"
     assert line["queries"] >= 1
+    assert (line["event"], line["level"], line["logger"]) == ("request", "info", "stockroom.request")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", line["timestamp"]), line["timestamp"]
 
 
 @pytest.mark.parametrize("given", [None, "", "has spaces", "x" * 129, "new\nline", "<script>"])
