@@ -34,7 +34,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 from django_prometheus.middleware import PrometheusAfterMiddleware
 from django_prometheus.utils import Time, TimeSince
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 from structlog.typing import Processor
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -42,6 +42,10 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 REQUEST_LOGGER = "stockroom.request"
 
+LOG_WRITE_FAILURES = Counter(
+    "stockroom_log_write_failures_total",
+    "Request lines that could not be written (stderr closed, or its reader gone): dropped, the request served.",
+)
 DB_QUERIES = Histogram(
     "stockroom_db_queries_per_request",
     "Database queries run by one request.",
@@ -144,6 +148,22 @@ class RequestIdMiddleware:
 # --- One line per request --------------------------------------------------------------
 
 
+class _LineWriter(structlog.WriteLogger):
+    """structlog's WriteLogger that, like ``logging``'s handlers, never fails
+    the request it writes for: a line that cannot be written (stderr closed,
+    or the pipe's reader gone) is dropped and counted, and the answer goes
+    out."""
+
+    def msg(self, message: str) -> None:
+        try:
+            super().msg(message)
+        except (OSError, ValueError):  # ValueError: written to a closed file
+            LOG_WRITE_FAILURES.inc()
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
 def request_logger(fmt: str, stream: Any) -> Any:
     """The request line's logger: structlog's filtering bound logger at the
     level ``logging`` gives ``stockroom.request`` (LOG_LEVEL), writing each
@@ -156,7 +176,7 @@ def request_logger(fmt: str, stream: Any) -> Any:
         else [structlog.processors.TimeStamper(fmt="iso", utc=True), structlog.dev.ConsoleRenderer(colors=False)]
     )
     return structlog.wrap_logger(
-        structlog.WriteLogger(stream),
+        _LineWriter(stream),
         processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level, *last],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLogger(REQUEST_LOGGER).getEffectiveLevel()),
     ).bind(logger=REQUEST_LOGGER)

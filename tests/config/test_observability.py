@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from config.platform.observability import _attach_request_id, _bind_request_id, _unbind_request_id, request_id_from
 from tests.factories import make_product
 from tests.support.logs import request_lines
+from tests.support.metrics import metric
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +70,29 @@ def test_in_development_the_request_line_is_readable_not_json(anon, capsys, sett
     (written,) = capsys.readouterr().err.splitlines()
     assert not written.startswith("{")
     assert "request" in written and "request_id=dev-1" in written and "status=200" in written, written
+
+
+class _BrokenPipe:
+    """stderr whose reader has gone (a log collector that died)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("stream", [_BrokenPipe(), "closed"])
+def test_a_request_line_that_cannot_be_written_is_counted_and_the_request_served(anon, monkeypatch, stream, tmp_path):
+    if stream == "closed":
+        stream = (tmp_path / "stderr").open("w")
+        stream.close()
+    before = metric("stockroom_log_write_failures_total")
+    monkeypatch.setattr("sys.stderr", stream)  # taken by the client's middleware at its first request
+    r = anon.get("/api/v1/products/")
+    monkeypatch.undo()
+    assert r.status_code == 200
+    assert metric("stockroom_log_write_failures_total") == before + 1
 
 
 def test_generated_ids_are_unique():
