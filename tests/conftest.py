@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import UserFactory
+from tests.support.services import SmtpSink
 from users.models import User
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
@@ -119,6 +120,15 @@ def fresh_cache_and_limits():
 def test_sized_password_hashing(settings):
     """Production's hasher (Argon2) with test-sized costs; see tests/support/hashers.py."""
     settings.PASSWORD_HASHERS = ["tests.support.hashers.TestSizedArgon2PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on a free port, collecting what it is sent."""
+    server = SmtpSink()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

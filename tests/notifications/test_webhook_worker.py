@@ -7,7 +7,6 @@ Needs PostgreSQL (the worker reads the test database) and a broker."""
 
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +14,7 @@ from notifications import webhooks
 from notifications.models import WebhookDelivery
 from tests.conftest import ON_POSTGRES
 from tests.factories import make_product
-from tests.support.services import SmtpSink, celery_process, wait_for
+from tests.support.services import celery_process, wait_for
 from tests.support.webhooks import WebhookReceiver
 
 BROKER = os.environ.get("CELERY_BROKER_URL", "")
@@ -26,14 +25,6 @@ pytestmark = [
 
 ORDERS = 4
 ANSWER_AFTER = 4.0  # seconds the receiver takes over each event
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_email_goes_out_while_a_slow_receiver_works_through_its_events(customer_api, sink, queue, tmp_path, settings):

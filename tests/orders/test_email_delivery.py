@@ -8,7 +8,6 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -27,14 +26,6 @@ pytestmark = [
 ]
 
 ORDERS = "/api/v1/orders/"
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
 
 
 def worker(queue: str, sink: SmtpSink, tmp_path, **env: str):
