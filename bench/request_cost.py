@@ -32,19 +32,15 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import processes  # noqa: E402
+
 PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
 def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    return [process.pid for process in processes() if process.ppid == pid]
 
 
 def workers_of(runner: subprocess.Popen[str], count: int, timeout: float = 300) -> list[int]:

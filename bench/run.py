@@ -144,33 +144,54 @@ def cache_counts(target: str) -> dict[str, float]:
 _PROCESSES = {"postgres": "postgres", "redis-server": "redis", "beam.smp": "rabbitmq"}
 
 
-def cpu_seconds(server_pid: int, label: str) -> dict[str, float]:
-    """CPU seconds so far: the server's workers (under ``label``: every
-    descendant of ``server_pid``, the master itself left out), each service by
-    process name, and the whole machine ("all", idle and I/O wait left out)."""
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    ppid: int
+    name: str
+    cpu: float  # seconds so far, user + system
+
+
+def processes() -> list[Process]:
+    """Every process on the machine, read from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    out = {label: 0.0, **{name: 0.0 for name in _PROCESSES.values()}}
-    children: dict[int, list[int]] = {}
-    own: dict[int, float] = {}
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:  # the process ended meanwhile
             continue
-        comm = text[text.index("(") + 1 : text.rindex(")")]
         fields = text[text.rindex(")") + 2 :].split()
-        pid = int(stat.parent.name)
-        own[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-        children.setdefault(int(fields[1]), []).append(pid)  # by ppid
-        if comm in _PROCESSES:
-            out[_PROCESSES[comm]] += own[pid]
+        found.append(
+            Process(
+                pid=int(stat.parent.name),
+                ppid=int(fields[1]),
+                name=text[text.index("(") + 1 : text.rindex(")")],
+                cpu=(int(fields[11]) + int(fields[12])) / tick,  # utime + stime
+            )
+        )
+    return found
+
+
+def cpu_seconds(server_pid: int, label: str) -> dict[str, float]:
+    """CPU seconds so far: the server's workers (under ``label``: every
+    descendant of ``server_pid``, the master itself left out), each service by
+    process name, and the whole machine ("all", idle and I/O wait left out)."""
+    out = {label: 0.0, **{name: 0.0 for name in _PROCESSES.values()}}
+    children: dict[int, list[int]] = {}
+    own: dict[int, float] = {}
+    for process in processes():
+        own[process.pid] = process.cpu
+        children.setdefault(process.ppid, []).append(process.pid)
+        if process.name in _PROCESSES:
+            out[_PROCESSES[process.name]] += process.cpu
     pending = list(children.get(server_pid, []))
     while pending:
         pid = pending.pop()
         out[label] += own[pid]
         pending.extend(children.get(pid, []))
     cpu = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    out["all"] = (sum(cpu) - cpu[3] - cpu[4]) / tick
+    out["all"] = (sum(cpu) - cpu[3] - cpu[4]) / os.sysconf("SC_CLK_TCK")
     return out
 
 
