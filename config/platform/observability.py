@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 import structlog
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
 from django_prometheus.middleware import PrometheusAfterMiddleware
@@ -100,14 +101,17 @@ def _stamp_utc(logger: Any, method_name: str, event: MutableMapping[str, Any]) -
     return event
 
 
+def _renderer(fmt: str) -> Processor:
+    """What LOG_FORMAT names: one JSON object per line, or readable text."""
+    if fmt == "json":
+        return structlog.processors.JSONRenderer(serializer=_json_line)
+    return structlog.dev.ConsoleRenderer(colors=False)
+
+
 def formatter(fmt: str = "json") -> logging.Formatter:
     """The logging formatter of settings.LOGGING: every record, from any
     library, rendered as JSON or for the console, with the bound request id."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer(serializer=_json_line)
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    renderer = _renderer(fmt)
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors,
         processors=[
@@ -170,14 +174,10 @@ def request_logger(fmt: str, stream: Any) -> Any:
     line to ``stream`` with one write and a flush — synchronous, so under
     load a line is never dropped, queued or reordered — with the keys a line
     through ``logging`` carries (level, logger, timestamp, request id)."""
-    last: list[Processor] = (
-        [_stamp_utc, structlog.processors.JSONRenderer(serializer=_json_line)]
-        if fmt == "json"
-        else [structlog.processors.TimeStamper(fmt="iso", utc=True), structlog.dev.ConsoleRenderer(colors=False)]
-    )
+    stamp: Processor = _stamp_utc if fmt == "json" else structlog.processors.TimeStamper(fmt="iso", utc=True)
     return structlog.wrap_logger(
         _LineWriter(stream),
-        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level, *last],
+        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level, stamp, _renderer(fmt)],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLogger(REQUEST_LOGGER).getEffectiveLevel()),
     ).bind(logger=REQUEST_LOGGER)
 
@@ -186,8 +186,6 @@ class RequestLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         # Imported here, once: this module is imported while logging is
         # configured, before the apps that ratelimit's imports need are ready.
-        from django.conf import settings
-
         from config.platform.ratelimit import client_ip
 
         self.get_response = get_response
