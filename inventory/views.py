@@ -16,7 +16,7 @@ from config.api.pagination import PageNumberPagination
 from config.api.permissions import IsStaff
 from config.api.renderers import JSONRenderer
 from config.api.schema import ErrorResponse409Serializer
-from config.platform import read_cache
+from config.platform import read_cache, redis_pipeline
 from inventory import selectors, services
 from inventory.filters import ProductFilter
 from inventory.serializers import (
@@ -82,6 +82,18 @@ class ProductViewSet(viewsets.GenericViewSet):
 
     def _cached(self, request: Request, render: Callable[[], bytes]) -> HttpResponse:
         return _json(read_cache.cached(CATALOG, self._cache_parts(request), CATALOG_TTL, render))
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """A page's lookup in the read cache rides the rate limiter's round
+        trip to Redis (config.platform.redis_pipeline): one round trip for a
+        cached page, the limits still counted before anything is served."""
+        if self.action in ("list", "retrieve"):
+            self.perform_authentication(request)  # DRF's first step: staff see another page
+            read_cache.look_up_ahead(CATALOG, self._cache_parts(request))
+        try:
+            super().initial(request, *args, **kwargs)
+        finally:
+            redis_pipeline.take_riders()  # one the limiter did not take is dropped
 
     # Pages are cached as the JSON bytes they are sent as: a hit is no
     # rendering, and no round trip of its own to Redis.

@@ -25,6 +25,7 @@ cheap check of the server that Celery beat runs every
 """
 
 import logging
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -41,7 +42,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from config.db import bulk
-from config.platform import breaker
+from config.platform import breaker, redis_pipeline
 from notifications.domain.backoff import retry_delay
 from notifications.domain.delivery import Failure, FailureKind, classify_failure
 from notifications.models import OutboxEmail
@@ -110,23 +111,31 @@ def _drains() -> bool:
 
 
 def _announce_on_commit(email_id: int) -> None:
-    if _drains():
-        transaction.on_commit(lambda: outbox_announce(email_id, _set_drain_flag()))
+    if _drains():  # the flag goes with the other commands that follow the commit
+        redis_pipeline.after_commit(lambda pipeline: _set_drain_flag(pipeline, email_id))
     else:
         transaction.on_commit(lambda: outbox_announce(email_id, None))
 
 
-def _set_drain_flag() -> bool | None:
-    """Set the drain flag if it is absent: True if this set it, False if it
-    was there, None if Redis could not be asked (it failed, now or moments ago)."""
+def _set_drain_flag(pipeline: Any, email_id: int) -> redis_pipeline.Done | None:
+    """Set the drain flag if it is absent, then announce the email: as the one
+    that set it, or one that found it there, or by itself if Redis could not
+    be asked (it failed, now or moments ago)."""
     if not breaker.available():
+        outbox_announce(email_id, None)
         return None
-    try:
-        return bool(cache.add(DRAIN_FLAG, 1, timeout=DRAIN_FLAG_SECONDS))
-    except Exception:
-        breaker.trip()
-        logger.warning("could not set the outbox drain flag: publishing the email by itself", exc_info=True)
-        return None
+    pipeline.set(cache.make_key(DRAIN_FLAG), 1, nx=True, ex=DRAIN_FLAG_SECONDS)
+
+    def done(answers: Sequence[Any] | Exception) -> None:
+        answer = answers if isinstance(answers, Exception) else answers[0]
+        if isinstance(answer, Exception):
+            breaker.trip()
+            logger.warning("could not set the outbox drain flag: publishing the email by itself (%s)", answer)
+            outbox_announce(email_id, None)
+        else:
+            outbox_announce(email_id, bool(answer))
+
+    return done
 
 
 def outbox_announce(email_id: int, first: bool | None) -> None:

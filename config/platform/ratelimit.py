@@ -24,14 +24,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from redis.exceptions import NoScriptError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from config.platform import breaker, metrics
+from config.platform import breaker, metrics, redis_pipeline
 from config.platform.network import address_in
 
 logger = logging.getLogger(__name__)
@@ -206,13 +207,35 @@ class RedisStore:
             self._script = client.register_script(_GCRA_LUA)
         keys = [f"stockroom:{KEY_PREFIX}:{key}" for key, _ in checks]
         args = [n for _, rate in checks for n in (rate.limit, rate.interval_us)]
-        out = self._script(keys=keys, args=args, client=client)
+        out = self._with_riders(client, keys, args) or self._script(keys=keys, args=args, client=client)
         return [
             Decision(bool(allowed), rate.limit, int(remaining), reset_us / MICROS, retry_us / MICROS, 0)
             for (_, rate), (allowed, remaining, reset_us, retry_us) in zip(
                 checks, zip(*[iter(out)] * 4, strict=True), strict=True
             )
         ]
+
+    def _with_riders(self, client: Any, keys: list[str], args: list[int]) -> list[Any] | None:
+        """The script's answer, with the request's riders in the same round trip
+        (config.platform.redis_pipeline: the read cache's lookup of a product
+        page); None when there are none, or Redis did not know the script yet
+        (it is then run by itself, which loads it)."""
+        riders = redis_pipeline.take_riders()
+        if not riders:
+            return None
+        answer: list[Any] = []
+
+        def limits(pipeline: Any) -> redis_pipeline.Done:
+            pipeline.evalsha(self._script.sha, len(keys), *keys, *args)
+            return lambda answers: answer.append(answers if isinstance(answers, Exception) else answers[0])
+
+        redis_pipeline.send([limits, *riders], client)
+        (out,) = answer
+        if isinstance(out, NoScriptError):
+            return None
+        if isinstance(out, Exception):
+            raise out
+        return cast(list[Any], out)
 
     def clear(self) -> None:
         client = self._client()

@@ -22,13 +22,13 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from config.platform import breaker, metrics
+from config.platform import breaker, metrics, redis_pipeline
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -144,16 +144,44 @@ class _Changed(threading.local):
 _changed = _Changed()
 
 
-def _flush() -> None:
-    """After commit: the first of a commit's callbacks bumps every changed
-    namespace, in one call; the others find nothing left to do. What a
-    rolled-back transaction (or savepoint) left here is bumped too, by the
-    next commit: an extra bump costs one miss."""
+def _take_changed() -> set[str]:
+    """After commit: the first of a commit's callbacks takes every changed
+    namespace, to bump them in one call; the others find nothing left to do.
+    What a rolled-back transaction (or savepoint) left here is bumped too, by
+    the next commit: an extra bump costs one miss."""
     changed_here = set(_changed.depths)
-    if not changed_here:
-        return
     _changed.depths = {}
-    _bump(changed_here)
+    return changed_here
+
+
+def _flush() -> None:
+    if changed_here := _take_changed():
+        _bump(changed_here)
+
+
+def _flush_into(pipeline: Any) -> redis_pipeline.Done | None:
+    """:func:`_flush` as one command of a pipeline (Redis)."""
+    changed_here = _take_changed()
+    if not changed_here:
+        return None
+    if not _usable():
+        _pending.update(changed_here)
+        return None
+    namespaces = sorted(changed_here)
+
+    def done(answers: Sequence[Any] | Exception) -> None:
+        failure = answers if isinstance(answers, Exception) else answers[0]
+        if isinstance(failure, Exception):
+            _pending.update(namespaces)
+            mark_failed(failure)
+
+    try:
+        keys = [cache.make_key(_version_key(namespace)) for namespace in namespaces]
+    except Exception as exc:
+        done(exc)
+        return None
+    pipeline.eval(_INCR_VERSIONS_LUA, len(keys), *keys, time.time_ns() // 1000)
+    return done
 
 
 def changed(namespace: str) -> None:
@@ -163,7 +191,10 @@ def changed(namespace: str) -> None:
     _changed.depths[namespace] = min(depth, _changed.depths.get(namespace, depth))
     # Every call asks; the first callback to run bumps them all. (The callback
     # of a savepoint that rolls back is dropped; a later one still runs.)
-    transaction.on_commit(_flush)
+    if _redis() is None:
+        transaction.on_commit(_flush)
+    else:  # with the other commands that follow the commit (config.platform.redis_pipeline)
+        redis_pipeline.after_commit(_flush_into)
 
 
 def _being_written(namespace: str) -> bool:
@@ -196,33 +227,87 @@ def _digest(parts: tuple[Any, ...]) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
+def _versioned_get_script(client: Any) -> Any:
+    global _versioned_get
+    if _versioned_get is None:
+        _versioned_get = client.register_script(_VERSIONED_GET_LUA)
+    return _versioned_get
+
+
+def _found(namespace: str, digest: str, answer: list[Any]) -> tuple[str, Any] | None:
+    """The entry's key and the entry (None on a miss) from the script's
+    answer; None when the namespace has no version yet."""
+    if not answer:
+        return None
+    key = f"{namespace}:{int(answer[0])}:{digest}"
+    return key, _redis().decode(answer[1]) if len(answer) > 1 else None
+
+
 def _lookup(namespace: str, digest: str) -> tuple[str, Any]:
     """The entry's key under the namespace's current version, and the entry
     (None on a miss)."""
-    global _versioned_get
     redis = _redis()
     if redis is not None:
         client = redis.get_client(write=False)
-        if _versioned_get is None:
-            _versioned_get = client.register_script(_VERSIONED_GET_LUA)
-        answer = _versioned_get(
+        answer = _versioned_get_script(client)(
             keys=[cache.make_key(_version_key(namespace))], args=[cache.make_key(f"{namespace}:"), f":{digest}"],
             client=client,
         )  # fmt: skip
-        if answer:
-            key = f"{namespace}:{int(answer[0])}:{digest}"
-            return key, redis.decode(answer[1]) if len(answer) > 1 else None
+        if found := _found(namespace, digest, answer):
+            return found
     key = f"{namespace}:{version(namespace)}:{digest}"
     return key, cache.get(key)
+
+
+class _Ahead(threading.local):
+    """The answer of this request's lookup made ahead: (namespace, digest,
+    the script's answer)."""
+
+    def __init__(self) -> None:
+        self.answer: tuple[str, str, list[Any]] | None = None
+
+
+_ahead = _Ahead()
+
+
+def look_up_ahead(namespace: str, parts: tuple[Any, ...]) -> None:
+    """Have the lookup :func:`cached` will make for ``parts`` ride this
+    request's first round trip to Redis — the rate limiter's
+    (config.platform.redis_pipeline) — instead of making one of its own.
+    With no Redis, a recent failure or bumps still to make up, it does not."""
+    _ahead.answer = None
+    redis = _redis()
+    if redis is None or _pending or not available() or _being_written(namespace):
+        return
+    digest = _digest(parts)
+
+    def prepare(pipeline: Any) -> redis_pipeline.Done:
+        script = _versioned_get_script(redis.get_client(write=False))
+        version_key, prefix = cache.make_key(_version_key(namespace)), cache.make_key(f"{namespace}:")
+        pipeline.evalsha(script.sha, 1, version_key, prefix, f":{digest}")
+
+        def done(answers: Sequence[Any] | Exception) -> None:
+            answer = answers if isinstance(answers, Exception) else answers[0]
+            if not isinstance(answer, Exception):  # else cached() looks it up itself
+                _ahead.answer = (namespace, digest, answer)
+
+        return done
+
+    redis_pipeline.ride(prepare)
 
 
 def cached(namespace: str, parts: tuple[Any, ...], ttl: int | None, compute: Callable[[], T]) -> T:
     """``compute()``, through the cache. Exceptions of ``compute`` (404, 400…)
     propagate and nothing is cached."""
+    ahead, _ahead.answer = _ahead.answer, None
     if _being_written(namespace) or not _usable():
         return compute()
+    digest = _digest(parts)
     try:
-        key, hit = _lookup(namespace, _digest(parts))
+        found = None
+        if ahead is not None and ahead[:2] == (namespace, digest):
+            found = _found(namespace, digest, ahead[2])
+        key, hit = found or _lookup(namespace, digest)
     except Exception as exc:
         mark_failed(exc)
         return compute()

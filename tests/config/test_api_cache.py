@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from config.platform import read_cache
 from tests.config.helpers import ORDERS, PRODUCTS, TOP_CUSTOMERS, product_url
 from tests.factories import make_product
-from tests.support.recording import redis_commands
+from tests.support.recording import redis_round_trips
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,24 +60,27 @@ def test_the_second_identical_anonymous_product_detail_runs_no_queries(anon, dja
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it): counts round trips to Redis")
 @pytest.mark.parametrize("who", ["anonymous", "staff"])
-def test_a_cached_product_page_costs_the_limits_call_and_the_caches_own_call(who, anon, staff_api, monkeypatch):
-    """Two round trips to Redis a page: the rate limiter's script, then the
-    read cache's lookup (its own script: the version and the entry)."""
+def test_a_cached_product_page_is_one_round_trip_the_limits_and_the_caches_own_command(
+    who, anon, staff_api, monkeypatch
+):
+    """One round trip to Redis a page: the rate limiter's script, and the
+    read cache's lookup (its own script: the version and the entry) riding
+    with it (config.platform.redis_pipeline)."""
     client = anon if who == "anonymous" else staff_api
     product = make_product(price="4.50")
     urls = [f"{PRODUCTS}?page_size=5", product_url(product.id)]
     first = [read(client, url) for url in urls]
-    sent = redis_commands(monkeypatch)
+    trips = redis_round_trips(monkeypatch)
     before = dict(read_cache.stats)
     again = [client.get(url) for url in urls]
 
     assert [r.json() for r in again] == first
     assert read_cache.stats["hits"] - before["hits"] == 2
     assert all(r["X-RateLimit-Limit"] for r in again)  # the limits were counted
-    assert [command[0] for command in sent] == ["EVALSHA"] * 4
-    limits, lookups = sent[0::2], sent[1::2]
-    assert all(any(":rl:" in arg for arg in call) for call in limits)
-    assert all(not any(":rl:" in arg for arg in call) and any("v:catalog" in arg for arg in call) for call in lookups)
+    assert [[command[0] for command in trip] for trip in trips] == [["EVALSHA", "EVALSHA"]] * 2
+    for limits, lookup in trips:
+        assert any(":rl:" in arg for arg in limits)
+        assert not any(":rl:" in arg for arg in lookup) and any("v:catalog" in arg for arg in lookup)
 
 
 def test_a_cached_page_is_not_served_when_the_limit_refuses(anon, settings):
@@ -85,6 +88,23 @@ def test_a_cached_page_is_not_served_when_the_limit_refuses(anon, settings):
     settings.RATE_LIMIT_ANON = "2/min"
     assert [anon.get(PRODUCTS).status_code for _ in range(3)] == [200, 200, 429]
     assert "results" not in anon.get(PRODUCTS).json()
+
+
+def test_a_lookup_made_ahead_for_a_refused_request_is_never_served_later(anon, staff_api, settings):
+    """The page's lookup rides the limits' round trip, so a refused request
+    has looked its page up too: what it found is dropped, and a later request
+    after a price change gets the new price."""
+    product = make_product(price="5.00")
+    assert listed(anon.get(PRODUCTS))[product.id]["price"] == "5.00"
+    settings.RATE_LIMIT_ANON = "1/min"
+    assert anon.get(PRODUCTS).status_code in (200, 429)
+    assert anon.get(PRODUCTS).status_code == 429  # looked up ahead (with Redis), not served
+    assert staff_api.patch(product_url(product.id), {"price": "6.00"}).status_code == 200
+    settings.RATE_LIMIT_ANON = "600/min"
+    from config.platform import ratelimit
+
+    ratelimit.store().clear()
+    assert listed(anon.get(PRODUCTS))[product.id]["price"] == "6.00"
 
 
 def test_another_query_string_is_another_page_not_a_hit(anon):

@@ -19,7 +19,7 @@ from notifications.tasks import outbox_drain_task
 from tests.config.test_background import received
 from tests.conftest import requires_postgres
 from tests.factories import make_product
-from tests.support.recording import redis_commands
+from tests.support.recording import redis_round_trips
 from tests.support.services import free_port, publishing_to
 from tests.support.threads import run_together
 
@@ -80,17 +80,22 @@ def test_a_refused_publish_clears_the_flag_so_the_next_email_publishes_again(cus
     assert outbox_drain() == 2
 
 
-def test_after_commit_the_cache_and_the_outbox_each_make_their_own_call_to_redis(customer_api, queue, monkeypatch):
+def test_after_commit_the_cache_and_the_outbox_send_their_own_commands_in_one_round_trip(
+    customer_api, queue, monkeypatch
+):
     product = make_product(stock=100)
-    calls = redis_commands(monkeypatch)
+    trips = redis_round_trips(monkeypatch)
     r = customer_api.post(ORDERS, {"lines": [{"product_id": product.id, "quantity": 1}]}, format="json")
     assert r.status_code == 201, r.content
 
     flag = cache.make_key(DRAIN_FLAG)
-    touching_the_flag = [call for call in calls if flag in call]
-    assert len(touching_the_flag) == 1 and touching_the_flag[0][0] == "SET" and "NX" in touching_the_flag[0]
-    bumps = [call for call in calls if any(read_cache._version_key("orders") in str(arg) for arg in call)]
-    assert len(bumps) == 1 and flag not in bumps[0]  # the read cache's bump knows nothing of the flag
+    after_commit = trips[-1]  # the limits' call came before
+    assert len([trip for trip in trips if any(flag in command for command in trip)]) == 1
+    assert len(after_commit) == 2
+    bump, flag_set = after_commit
+    assert bump[0] == "EVAL" and any(read_cache._version_key("orders") in arg for arg in bump)
+    assert flag not in bump  # the read cache's command knows nothing of the flag
+    assert flag_set[:2] == ("SET", flag) and "NX" in flag_set
     assert cache.get(DRAIN_FLAG) is not None
     assert tasks(queue) == [(DRAIN, [])]
 
@@ -115,11 +120,16 @@ def test_an_email_rolled_back_leaves_no_flag_without_a_drain_behind(customer_api
 
 
 def test_with_redis_failing_each_email_is_published_by_itself(customer_api, queue, monkeypatch):
+    """The round trip after commit fails (Redis is gone): the orders stand,
+    the cache remembers its bumps, and each email is published by itself."""
+    from redis.client import Pipeline
+
     def refuse(*args, **kwargs):
         raise ConnectionError("simulated: Redis is unreachable")
 
-    monkeypatch.setattr(read_cache, "_incr_versions", refuse)
+    monkeypatch.setattr(Pipeline, "execute", refuse)
     place_orders(customer_api, 2)
+    assert read_cache._pending  # bumped once Redis answers again
     read_cache.reset()
 
     ids = sorted(OutboxEmail.objects.values_list("id", flat=True))

@@ -2,18 +2,28 @@
 
 from typing import Any
 
+Words = tuple[str, ...]
 
-def redis_commands(monkeypatch: Any) -> list[tuple[str, ...]]:
-    """From now until the test ends (``monkeypatch`` undoes it), every
-    command this process sends to Redis, each as its words."""
+
+def redis_round_trips(monkeypatch: Any) -> list[list[Words]]:
+    """From now until the test ends (``monkeypatch`` undoes it), every round
+    trip this process makes to Redis: the commands sent together (one, or a
+    pipeline's), each as its words."""
     import redis
+    from redis.client import Pipeline
 
-    sent: list[tuple[str, ...]] = []
-    real = redis.Redis.execute_command
+    trips: list[list[Words]] = []
+    real_command, real_pipeline = redis.Redis.execute_command, Pipeline.execute
 
-    def recording(self: Any, *args: Any, **options: Any) -> Any:
-        sent.append(tuple(str(a) for a in args))
-        return real(self, *args, **options)
+    def command(self: Any, *args: Any, **options: Any) -> Any:
+        trips.append([tuple(str(a) for a in args)])
+        return real_command(self, *args, **options)
 
-    monkeypatch.setattr(redis.Redis, "execute_command", recording)
-    return sent
+    def pipeline(self: Any, *args: Any, **options: Any) -> Any:
+        if self.command_stack:
+            trips.append([tuple(str(a) for a in words) for words, _ in self.command_stack])
+        return real_pipeline(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", command)
+    monkeypatch.setattr(Pipeline, "execute", pipeline)
+    return trips
