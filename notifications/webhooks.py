@@ -4,7 +4,8 @@ delivered at least once by the Celery workers, retried for days.
 The outbox's promise, for HTTP receivers. :func:`webhook_emit` is called by
 the app that made a change (orders, inventory), in its transaction: it asks
 which active endpoints subscribe (one small indexed query, every time: an
-endpoint created a moment ago in another process gets the next event), and
+endpoint created a moment ago in another process gets the next event; in the
+caller's unit of work it rides the unit's statement, no round trip of its own), and
 only when some do renders the event and writes it with one delivery row per
 endpoint, gathered into one statement; after commit each delivery is
 published to the webhook queue. Nothing is written or published for a change
@@ -41,7 +42,6 @@ from django.utils import timezone
 from config.api.renderers import JSONRenderer
 from config.api.representation import timestamp
 from config.db import bulk
-from config.db.prepared import Prepared
 from config.domain_errors import Problem, ValidationFailed
 from config.platform.background import publish
 from notifications import webhook_http
@@ -76,17 +76,17 @@ SUBSCRIBER_COLUMNS = ("id", "api_version", "events")
 
 
 @cache
-def _active_endpoints() -> Prepared[WebhookEndpoint]:
-    """Compiled once (config.db.prepared): building this queryset on every
-    change cost more than running it — a fifth of placing an order."""
-    return Prepared(lambda: WebhookEndpoint.objects.filter(is_active=True).values(*SUBSCRIBER_COLUMNS))
+def _active_endpoints() -> QuerySet[WebhookEndpoint]:
+    """Kept, so it is compiled once (config.db.bulk.read): building and
+    compiling this queryset on every change cost more than running it — a
+    fifth of placing an order."""
+    return WebhookEndpoint.objects.filter(is_active=True).values(*SUBSCRIBER_COLUMNS)
 
 
-def _subscribers(event_type: str) -> dict[str, list[int]]:
-    """The active endpoints subscribed to ``event_type``, by API version. One
-    query on ``webhook_endpoint_active_idx``, never cached: correct before fast."""
+def _by_version(endpoints: Sequence[dict[str, Any]], event_type: str) -> dict[str, list[int]]:
+    """The endpoints subscribed to ``event_type``, by API version."""
     by_version: dict[str, list[int]] = {}
-    for row in _active_endpoints().values():
+    for row in endpoints:
         if event_type in row["events"]:
             by_version.setdefault(row["api_version"], []).append(row["id"])
     return by_version
@@ -104,20 +104,25 @@ def _event(event_type: str, version: str, data: dict[str, Any], now: datetime) -
     )
 
 
-def webhook_emit(event_type: str, render: Render) -> list[WebhookEvent]:
+def webhook_emit(event_type: str, render: Render) -> None:
     """Write the events of a change for every endpoint that subscribes to
     ``event_type``, and publish their deliveries after commit.
 
-    ``render(api_version)`` gives the ``data`` of each event (one event per
-    item: a stock change may bring several products low), as the API shows it
-    to staff now, in that version's shape; it is called only if an endpoint
-    subscribes, once per version among them. Endpoints pinned to different
-    versions get different events (each id names one body). The caller holds
-    the transaction. Returns the events written.
+    The active endpoints are read on every change, never cached: one
+    indexed query, which in the caller's unit of work rides its statement
+    (config.db.bulk.read). ``render(api_version)`` gives the ``data`` of each
+    event (one event per item: a stock change may bring several products
+    low), as the API shows it to staff once the change is written, in that
+    version's shape; it is called only if an endpoint subscribes, once per
+    version among them. Endpoints pinned to different versions get different
+    events (each id names one body). The caller holds the transaction.
     """
-    by_version = _subscribers(event_type)
+    bulk.read(_active_endpoints(), lambda endpoints: _emit(event_type, render, _by_version(endpoints, event_type)))
+
+
+def _emit(event_type: str, render: Render, by_version: dict[str, list[int]]) -> None:
     if not by_version:
-        return []
+        return
     now = timezone.now()
     events: list[WebhookEvent] = []
     deliveries: list[WebhookDelivery] = []
@@ -127,7 +132,6 @@ def webhook_emit(event_type: str, render: Render) -> list[WebhookEvent]:
             events.append(event)
             deliveries += [_delivery(endpoint_id, event, now) for endpoint_id in endpoint_ids]
     _write(events, deliveries)
-    return events
 
 
 def _delivery(endpoint_id: int, event: WebhookEvent, now: datetime) -> WebhookDelivery:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from config.db import bulk
 from config.domain_errors import Problem
-from config.platform import metrics, read_cache
+from config.platform import metrics, read_cache, redis_pipeline
 from inventory.domain.ledger import StockChange
 from inventory.services import products_lock, stock_apply_locked, stock_move
 from orders import idempotency
@@ -76,6 +76,7 @@ class PlacedOrder:
     lines: list[OrderLine]
 
 
+@redis_pipeline.gathered()
 @transaction.atomic
 def order_place(*, customer: User, draft: OrderDraft) -> PlacedOrder:
     """Place an order: take its stock and one coupon use, all or nothing.
@@ -84,10 +85,12 @@ def order_place(*, customer: User, draft: OrderDraft) -> PlacedOrder:
     prices the draft against what it locked; then, in one unit of work
     (:func:`config.db.bulk.writes_gathered`: one statement on PostgreSQL),
     writes the order, takes the stock through the inventory ledger
-    (movements carry the order id), writes the lines and puts the
-    confirmation email in the outbox, which publishes it after commit; then
-    the ``order.placed`` webhook event, if any endpoint subscribes (one
-    query when none does).
+    (movements carry the order id), writes the lines, puts the confirmation
+    email in the outbox, which publishes it after commit, and reads the
+    webhook endpoints; then the ``order.placed`` webhook event, if any
+    endpoint subscribes (nothing more when none does). The commands to Redis
+    after commit (the read cache's bump, the outbox's drain flag) go in one
+    round trip (config.platform.redis_pipeline).
     The number of queries does not grow with the number of lines.
     """
     locked = products_lock(line.product_id for line in draft.lines)
@@ -139,7 +142,7 @@ def order_place(*, customer: User, draft: OrderDraft) -> PlacedOrder:
         )
         bulk.insert([OrderEvent(order=order, type=OrderEvent.Type.PLACED, to_status=Status.PENDING, actor=customer)])
         order_email_enqueue(order=order, lines=lines, kind="confirmation")
-    order_placed_emit(order, lines)
+        order_placed_emit(order, lines)
     if coupon is not None:
         Coupon.objects.filter(id=coupon.id).update(times_used=F("times_used") + 1)
     read_cache.changed(ORDERS)
@@ -147,6 +150,7 @@ def order_place(*, customer: User, draft: OrderDraft) -> PlacedOrder:
     return PlacedOrder(order, lines)
 
 
+@redis_pipeline.gathered()
 @transaction.atomic
 def order_place_idempotent(
     *, customer: User, draft: OrderDraft, key: str, request_body: Any, render: Callable[[PlacedOrder], Any]

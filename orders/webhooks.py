@@ -18,7 +18,8 @@ def order_data(order: Order, lines: Iterable[OrderLine], api_version: str) -> di
 
 
 def order_placed_emit(order: Order, lines: list[OrderLine]) -> None:
-    """In the transaction that placed the order, after its rows are written."""
+    """In the transaction that placed the order, in its unit of work: the
+    endpoints are read with its writes, the event rendered after them."""
     webhook_emit(ORDER_PLACED, lambda version: [order_data(order, lines, version)])
 
 

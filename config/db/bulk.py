@@ -21,10 +21,20 @@ once, so a service writes the same way whoever calls it, and no service's
 signature carries the unit. A row that others in the unit point to is
 inserted with ``keys_now`` (its key drawn from the sequence, or the row
 written at once where there is none).
+
+Keys drawn ahead come in blocks where the sequence counts in steps (orders'
+does, by 50: a migration sets it): ``nextval`` giving ``v`` makes the keys
+``v - step + 1 .. v`` this process's, so one query serves ``step`` orders,
+and a row inserted with the column's default (``v`` itself) takes a block of
+its own. Keys stay unique across processes; they are not in the order rows
+were written across processes, and a process that stops leaves the rest of
+its block unused (as a rolled-back transaction leaves its key).
 """
 
 import json
+import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -33,7 +43,7 @@ from typing import Any, TypeVar, cast
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connections, models, router
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
 from psycopg.types.json import Json, Jsonb
 
 M = TypeVar("M", bound=Model)
@@ -215,16 +225,56 @@ def bulk_insert(objs: Sequence[M]) -> list[M]:
     return _saved(objs, ids, alias)
 
 
+class _Read:
+    """A query sent with the unit of work, and its rows once it is sent."""
+
+    def __init__(self, rows: QuerySet[Any]) -> None:
+        self.queryset = rows
+        self.sql, self.params = _read_sql(rows)
+        self.rows: list[dict[str, Any]] = []
+
+
+# A read's SQL, compiled once per queryset (a caller that keeps its queryset
+# compiles it once: compiling cost more than running it).
+_compiled_reads: "weakref.WeakKeyDictionary[QuerySet[Any], tuple[str, tuple[Any, ...]]]" = weakref.WeakKeyDictionary()
+
+
+def _read_sql(rows: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    compiled = _compiled_reads.get(rows)
+    if compiled is None:
+        compiled = _compiled_reads[rows] = rows.query.sql_with_params()
+    return compiled
+
+
+def _read_now(rows: QuerySet[Any], alias: str) -> list[dict[str, Any]]:
+    """``rows`` now, as :meth:`Writes.read` gives them: on PostgreSQL as
+    ``to_jsonb`` makes them, elsewhere as the ORM does (the same values for
+    the plain columns a read may take)."""
+    if connections[alias].vendor != "postgresql":
+        return list(rows.all())
+    sql, params = _read_sql(rows)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"SELECT to_jsonb(q) FROM ({sql}) q", params)
+        return [_jsonb(row) for (row,) in cursor.fetchall()]
+
+
+def _jsonb(value: Any) -> Any:
+    """A jsonb value as Python: Django has psycopg hand jsonb over as text."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
 class Writes:
     """Writes gathered now and sent together by :meth:`flush`.
 
-    ``insert(objs)`` (new instances of one model, as :func:`bulk_insert`) and
-    ``execute(sql, params)`` (a statement that returns nothing) are kept in
-    order; ``flush()`` sends them and sets the inserted rows' primary keys,
-    then runs the ``then()`` callbacks. On PostgreSQL that is one statement::
+    ``insert(objs)`` (new instances of one model, as :func:`bulk_insert`),
+    ``execute(sql, params)`` (a statement that returns nothing) and
+    ``read(sql, params, then)`` (a query whose rows ``then`` gets) are kept
+    in order; ``flush()`` sends them and sets the inserted rows' primary
+    keys, then runs the ``then()`` callbacks and the reads' in order. On
+    PostgreSQL that is one statement::
 
-        WITH w0 AS (UPDATE …), w1 AS (INSERT … RETURNING id), …
-        SELECT 1, id FROM w1 UNION ALL …
+        WITH w0 AS (UPDATE …), w1 AS (INSERT … RETURNING id), w2 AS (SELECT …), …
+        SELECT 1, id, NULL FROM w1 UNION ALL SELECT 2, NULL, to_jsonb(w2) FROM w2 …
 
     Each INSERT takes its rows as one JSON parameter (``json_to_recordset``),
     so the statement's text and its number of parameters do not depend on the
@@ -237,7 +287,7 @@ class Writes:
 
     def __init__(self, using: str = DEFAULT_DB_ALIAS) -> None:
         self.alias = using
-        self._parts: list[tuple[str, Sequence[Any]] | Sequence[Model]] = []
+        self._parts: list[tuple[str, Sequence[Any]] | Sequence[Model] | _Read] = []
         self._then: list[Callable[[], None]] = []
 
     def insert(self, objs: Sequence[M]) -> list[M]:
@@ -251,6 +301,15 @@ class Writes:
     def execute(self, sql: str, params: Sequence[Any]) -> None:
         self._parts.append((sql, params))
 
+    def read(self, rows: QuerySet[Any], then: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Run ``rows`` (a ``values()`` queryset of plain columns: integers,
+        text, booleans, JSON) with the flush, on the snapshot the writes start
+        from (it sees none of them), and give its rows to ``then`` after the
+        flush."""
+        query = _Read(rows)
+        self._parts.append(query)
+        self._then.append(lambda: then(query.rows))
+
     def then(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` after the flush (it may read the new keys)."""
         self._then.append(callback)
@@ -261,7 +320,9 @@ class Writes:
             self._flush_as_one(parts)
         else:
             for part in parts:
-                if isinstance(part, tuple):
+                if isinstance(part, _Read):
+                    part.rows = _read_now(part.queryset, self.alias)
+                elif isinstance(part, tuple):
                     with connections[self.alias].cursor() as cursor:
                         cursor.execute(*part)
                 else:
@@ -270,11 +331,18 @@ class Writes:
         for callback in callbacks:
             callback()
 
-    def _flush_as_one(self, parts: list[tuple[str, Sequence[Any]] | Sequence[Model]]) -> None:
-        ctes, selects, params = [], [], []
+    def _flush_as_one(self, parts: list[tuple[str, Sequence[Any]] | Sequence[Model] | _Read]) -> None:
+        ctes: list[str] = []
+        selects: list[str] = []
+        params: list[Any] = []
         inserts: dict[int, Sequence[Model]] = {}
+        reads: dict[int, _Read] = {}
         for n, part in enumerate(parts):
-            if isinstance(part, tuple):
+            if isinstance(part, _Read):
+                sql, reads[n] = part.sql, part
+                params.extend(part.params)
+                selects.append(f"SELECT {n}, NULL::bigint, to_jsonb(w{n}) FROM w{n}")
+            elif isinstance(part, tuple):
                 sql, part_params = part
                 params.extend(part_params)
             else:
@@ -282,14 +350,17 @@ class Writes:
                 _, pk = _columns(model, with_pk)
                 sql, inserts[n] = _json_sql(model, self.alias, with_pk), part
                 params.append(_json_rows(part, self.alias, with_pk))
-                selects.append(f"SELECT {n}, {connections[self.alias].ops.quote_name(_name(pk.column))} FROM w{n}")
+                column = connections[self.alias].ops.quote_name(_name(pk.column))
+                selects.append(f"SELECT {n}, {column}::bigint, NULL::jsonb FROM w{n}")
             ctes.append(f"w{n} AS ({sql})")
         with connections[self.alias].cursor() as cursor:
-            cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects) or 'SELECT NULL, NULL'}", params)
+            cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects) or 'SELECT NULL, NULL, NULL'}", params)
             rows = cursor.fetchall()
         ids: dict[int, list[Any]] = {n: [] for n in inserts}
-        for n, value in rows:
-            if n is not None:
+        for n, value, row in rows:
+            if n in reads:
+                reads[n].rows.append(_jsonb(row))
+            elif n is not None:
                 ids[n].append(value)
         for n, objs in inserts.items():
             _saved(objs, ids[n], self.alias)
@@ -329,16 +400,50 @@ def writes_gathered(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     unit.flush()
 
 
+# Keys drawn and not yet given, by database and table: this process's blocks.
+_drawn: dict[tuple[str, str], list[int]] = {}
+_drawn_lock = threading.Lock()
+_steps: dict[tuple[str, str], int] = {}  # the sequence's step, once it is known
+
+
+def forget_drawn_keys() -> None:
+    """Drop the keys this process holds (in a child process after a fork, where
+    they are the parent's; in tests that reset a sequence)."""
+    with _drawn_lock:
+        _drawn.clear()
+
+
+os.register_at_fork(after_in_child=forget_drawn_keys)
+
+
 def _draw_keys(model: type[Model], count: int, alias: str) -> list[int]:
-    """``count`` new primary keys of ``model`` from its sequence (PostgreSQL)."""
+    """``count`` new primary keys of ``model`` from its sequence (PostgreSQL),
+    from this process's block; a query only when the block is used up."""
+    table = _name(model._meta.db_table)
+    held = (alias, table)
+    with _drawn_lock:
+        keys = _drawn.setdefault(held, [])
+        if len(keys) >= count:
+            given, keys[:count] = keys[:count], []
+            return given
     connection = connections[alias]
     _, pk = _columns(model)
+    step = _steps.get(held, 1)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [connection.ops.quote_name(_name(model._meta.db_table)), pk.column, count],
+            "SELECT nextval(s.seqrelid), s.seqincrement FROM pg_sequence s, generate_series(1, %s)"
+            " WHERE s.seqrelid = pg_get_serial_sequence(%s, %s)::regclass",
+            [-(-count // step), connection.ops.quote_name(table), pk.column],
         )
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    drawn = [key for top, step in rows for key in range(max(top - step + 1, 1), top + 1)]
+    _steps[held] = rows[0][1]
+    with _drawn_lock:  # another greenlet may have drawn meanwhile: keys stay ascending
+        keys = _drawn.setdefault(held, [])
+        keys += drawn
+        keys.sort()
+        given, keys[:count] = keys[:count], []
+    return given
 
 
 def insert(objs: Sequence[M], *, keys_now: bool = False) -> list[M]:
@@ -366,6 +471,18 @@ def execute(sql: str, params: Sequence[Any]) -> None:
             cursor.execute(sql, params)
     else:
         unit.execute(sql, params)
+
+
+def read(rows: QuerySet[Any], then: Callable[[list[dict[str, Any]]], None]) -> None:
+    """Run ``rows`` (a ``values()`` queryset of plain columns) with the open
+    unit of work — in its statement on PostgreSQL: no round trip of its own —
+    and give its rows to ``then`` once the unit is sent; outside a unit, at
+    once. A caller that keeps its queryset has it compiled once."""
+    unit = _open.unit
+    if unit is None:
+        then(_read_now(rows, router.db_for_read(rows.model)))
+    else:
+        unit.read(rows, then)
 
 
 def after_write(callback: Callable[[], None]) -> None:

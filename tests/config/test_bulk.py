@@ -12,7 +12,9 @@ from config.db import bulk
 from config.db.bulk import Writes, bulk_insert
 from inventory.models import Product, StockMovement
 from orders.models import Order, OrderLine
+from tests.conftest import requires_postgres
 from tests.factories import make_product
+from tests.support.threads import run_together
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +100,7 @@ def test_a_unit_of_work_sends_the_writes_of_every_service_together(customer):
     statement on PostgreSQL, one each elsewhere."""
     product = make_product(stock=5)
     seen: list[str] = []
+    bulk.forget_drawn_keys()  # so that this order's key is drawn here
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         with bulk.writes_gathered():
             (order,) = bulk.insert([Order(customer=customer, subtotal=1, discount=0, total=1)], keys_now=True)
@@ -143,14 +146,64 @@ def test_a_unit_of_work_needs_the_callers_transaction():
         pass
 
 
+def new_orders(customer, n: int) -> list[Order]:
+    return [Order(customer=customer, subtotal=1, discount=0, total=1) for _ in range(n)]
+
+
 def test_keys_drawn_ahead_are_never_given_twice(customer):
     with transaction.atomic(), bulk.writes_gathered():
-        first, second = bulk.insert(
-            [Order(customer=customer, subtotal=1, discount=0, total=1) for _ in range(2)], keys_now=True
-        )
-    assert second.id == first.id + 1
-    # A row that draws its own key goes on from there.
-    assert bulk_insert([Order(customer=customer, subtotal=1, discount=0, total=1)])[0].id == second.id + 1
+        first, second = bulk.insert(new_orders(customer, 2), keys_now=True)
+    assert first.id < second.id
+    # A row that takes the column's default goes on past every key drawn.
+    assert bulk_insert(new_orders(customer, 1))[0].id > second.id
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="keys are drawn ahead only from a sequence")
+def test_keys_are_drawn_fifty_at_a_time_and_a_default_takes_its_own_block(customer):
+    """Orders' sequence counts in steps of 50 (orders 0007): one query gives
+    this process 50 keys; the 51st draws again; a row inserted with the
+    column's default takes a block of its own, so no key is given twice."""
+    bulk_insert(new_orders(customer, 1))  # past the sequence's first value (a block of one)
+    bulk.forget_drawn_keys()
+    drawn = []
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        for _ in range(51):
+            with bulk.writes_gathered():
+                drawn += bulk.insert(new_orders(customer, 1), keys_now=True)
+        default = bulk_insert(new_orders(customer, 1))[0]
+        with bulk.writes_gathered():
+            (after,) = bulk.insert(new_orders(customer, 1), keys_now=True)
+    draws = [q["sql"] for q in queries if "nextval" in q["sql"]]
+    assert len(draws) == 2  # the first order's block, the 51st's
+    keys = [o.id for o in drawn] + [default.id, after.id]
+    assert len(set(keys)) == len(keys) == 53
+    assert [o.id for o in drawn[:50]] == list(range(drawn[0].id, drawn[0].id + 50))
+    assert default.id > max(o.id for o in drawn) and after.id in range(drawn[50].id, drawn[50].id + 50)
+    assert Order.objects.filter(id__in=keys).count() == 53
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_threads_placing_orders_at_once_never_share_a_key(customer):
+    """Eight threads, each 30 orders in transactions of their own, keys drawn
+    ahead from the process's blocks while another process (here, rows with
+    the column's default) takes keys too: every key is given once."""
+    bulk.forget_drawn_keys()
+
+    def place_thirty() -> list[int]:
+        keys = []
+        for n in range(30):
+            with transaction.atomic():
+                if n % 10 == 0:  # as another process would: the column's default
+                    keys.append(bulk_insert(new_orders(customer, 1))[0].id)
+                with bulk.writes_gathered():
+                    (order,) = bulk.insert(new_orders(customer, 1), keys_now=True)
+                keys.append(order.id)
+        return keys
+
+    keys = [key for keys in run_together(place_thirty, 8) for key in keys]
+    assert len(keys) == len(set(keys)) == 8 * 33
+    assert Order.objects.filter(id__in=keys).count() == 8 * 33
 
 
 # --- Writes: several writes sent together ------------------------------------------

@@ -423,7 +423,9 @@ def test_an_order_no_endpoint_subscribes_to_costs_one_query_and_writes_and_publi
         response = place(customer_api, (product, 1))
 
     assert response.status_code == 201, response.content
-    assert len(_touching(queries.captured_queries, WebhookEndpoint)) == 1
+    [endpoints_read] = _touching(queries.captured_queries, WebhookEndpoint)
+    if connection.vendor == "postgresql":  # no round trip of its own: it rides the order's statement
+        assert re.search(rf'INSERT INTO "{Order._meta.db_table}"', endpoints_read)
     assert _touching(queries.captured_queries, WebhookEvent) == []
     assert _touching(queries.captured_queries, WebhookDelivery) == []
     assert not WebhookEvent.objects.exists() and not WebhookDelivery.objects.exists()
