@@ -117,6 +117,13 @@ def _announce_on_commit(email_id: int) -> None:
         transaction.on_commit(lambda: outbox_announce(email_id, None))
 
 
+# A SET whose answer was lost (Redis hung, then came back) may have set the
+# flag with no drain queued: the emails after it would publish nothing until it
+# lapses. So after such a failure this process's next email takes the flag
+# whatever is there, and queues a drain.
+_flag_in_doubt = False
+
+
 def _set_drain_flag(pipeline: Any, email_id: int) -> redis_pipeline.Done | None:
     """Set the drain flag if it is absent, then announce the email: as the one
     that set it, or one that found it there, or by itself if Redis could not
@@ -124,15 +131,20 @@ def _set_drain_flag(pipeline: Any, email_id: int) -> redis_pipeline.Done | None:
     if not breaker.available():
         outbox_announce(email_id, None)
         return None
-    pipeline.set(cache.make_key(DRAIN_FLAG), 1, nx=True, ex=DRAIN_FLAG_SECONDS)
+    taking = _flag_in_doubt
+    pipeline.set(cache.make_key(DRAIN_FLAG), 1, nx=not taking, ex=DRAIN_FLAG_SECONDS)
 
     def done(answers: Sequence[Any] | Exception) -> None:
+        global _flag_in_doubt
         answer = answers if isinstance(answers, Exception) else answers[0]
         if isinstance(answer, Exception):
+            _flag_in_doubt = True
             breaker.trip()
             logger.warning("could not set the outbox drain flag: publishing the email by itself (%s)", answer)
             outbox_announce(email_id, None)
         else:
+            if taking:
+                _flag_in_doubt = False
             outbox_announce(email_id, bool(answer))
 
     return done

@@ -109,9 +109,11 @@ def fresh_cache_and_limits():
     from django.core.cache import cache
 
     from config.platform import ratelimit, read_cache
+    from notifications import services as outbox
 
     cache.clear()
     read_cache._changed.depths.clear()  # a test's own transaction never commits
+    outbox._flag_in_doubt = False  # the flag is gone with the cache
     ratelimit.store().clear()
     yield
 

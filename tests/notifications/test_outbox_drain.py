@@ -136,6 +136,38 @@ def test_with_redis_failing_each_email_is_published_by_itself(customer_api, queu
     assert sorted(tasks(queue)) == [(DELIVER, [ids[0], 0]), (DELIVER, [ids[1], 0])]
 
 
+def test_after_an_answer_lost_the_next_email_takes_the_flag_and_queues_a_drain(customer_api, queue, monkeypatch):
+    """Redis hung and came back: the flag's SET landed but its answer was
+    lost, so the flag stands with no drain queued. That email is published
+    by itself; the process's next email takes the flag whatever is there and
+    queues the drain, so the emails after it are not left waiting."""
+    from redis.client import Pipeline
+
+    real = Pipeline.execute
+
+    def answer_lost(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise TimeoutError("simulated: the answer never came")
+
+    product = make_product(stock=100)
+
+    def place() -> None:
+        r = customer_api.post(ORDERS, {"lines": [{"product_id": product.id, "quantity": 1}]}, format="json")
+        assert r.status_code == 201, r.content
+
+    monkeypatch.setattr(Pipeline, "execute", answer_lost)
+    place()
+    monkeypatch.setattr(Pipeline, "execute", real)
+    read_cache.reset()  # Redis is back
+    assert cache.get(DRAIN_FLAG) is not None  # set, and no drain queued
+
+    place()
+    place()
+    first = OutboxEmail.objects.order_by("id").first()
+    assert tasks(queue) == [(DELIVER, [first.id, 0]), (DRAIN, [])]
+    assert outbox_drain() == 3
+
+
 def test_the_drain_leaves_tried_sent_and_failed_emails_alone(settings, queue):
     settings.EMAIL_BACKEND = "tests.support.mail.RefusingBackend"
     tried = outbox_enqueue(kind="test", to="a@example.com", subject="tried", text="t")
