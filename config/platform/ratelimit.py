@@ -207,7 +207,9 @@ class RedisStore:
             self._script = client.register_script(_GCRA_LUA)
         keys = [f"stockroom:{KEY_PREFIX}:{key}" for key, _ in checks]
         args = [n for _, rate in checks for n in (rate.limit, rate.interval_us)]
-        out = self._with_riders(client, keys, args) or self._script(keys=keys, args=args, client=client)
+        out = self._with_riders(client, keys, args)
+        if out is None:
+            out = self._script(keys=keys, args=args, client=client)
         return [
             Decision(bool(allowed), rate.limit, int(remaining), reset_us / MICROS, retry_us / MICROS, 0)
             for (_, rate), (allowed, remaining, reset_us, retry_us) in zip(
