@@ -136,7 +136,7 @@ def _set_drain_flag(pipeline: Any, email_id: int) -> redis_pipeline.Done | None:
 
     def done(answers: Sequence[Any] | Exception) -> None:
         global _flag_in_doubt
-        answer = answers if isinstance(answers, Exception) else answers[0]
+        answer = redis_pipeline.only_answer(answers)
         if isinstance(answer, Exception):
             _flag_in_doubt = True
             breaker.trip()

@@ -230,7 +230,6 @@ class _Read:
 
     def __init__(self, rows: QuerySet[Any]) -> None:
         self.queryset = rows
-        self.sql, self.params = _read_sql(rows)
         self.rows: list[dict[str, Any]] = []
 
 
@@ -268,7 +267,7 @@ class Writes:
 
     ``insert(objs)`` (new instances of one model, as :func:`bulk_insert`),
     ``execute(sql, params)`` (a statement that returns nothing) and
-    ``read(sql, params, then)`` (a query whose rows ``then`` gets) are kept
+    ``read(rows, then)`` (a ``values()`` queryset whose rows ``then`` gets) are kept
     in order; ``flush()`` sends them and sets the inserted rows' primary
     keys, then runs the ``then()`` callbacks and the reads' in order. On
     PostgreSQL that is one statement::
@@ -339,8 +338,9 @@ class Writes:
         reads: dict[int, _Read] = {}
         for n, part in enumerate(parts):
             if isinstance(part, _Read):
-                sql, reads[n] = part.sql, part
-                params.extend(part.params)
+                sql, part_params = _read_sql(part.queryset)
+                reads[n] = part
+                params.extend(part_params)
                 selects.append(f"SELECT {n}, NULL::bigint, to_jsonb(w{n}) FROM w{n}")
             elif isinstance(part, tuple):
                 sql, part_params = part
@@ -436,7 +436,7 @@ def _draw_keys(model: type[Model], count: int, alias: str) -> list[int]:
             [-(-count // step), connection.ops.quote_name(table), pk.column],
         )
         rows = cursor.fetchall()
-    drawn = [key for top, step in rows for key in range(max(top - step + 1, 1), top + 1)]
+    drawn = [key for top, increment in rows for key in range(max(top - increment + 1, 1), top + 1)]
     _steps[held] = rows[0][1]
     with _drawn_lock:  # another greenlet may have drawn meanwhile: keys stay ascending
         keys = _drawn.setdefault(held, [])

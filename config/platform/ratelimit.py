@@ -229,7 +229,7 @@ class RedisStore:
 
         def limits(pipeline: Any) -> redis_pipeline.Done:
             pipeline.evalsha(self._script.sha, len(keys), *keys, *args)
-            return lambda answers: answer.append(answers if isinstance(answers, Exception) else answers[0])
+            return lambda answers: answer.append(redis_pipeline.only_answer(answers))
 
         redis_pipeline.send([limits, *riders], client)
         (out,) = answer

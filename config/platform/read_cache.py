@@ -100,11 +100,13 @@ def _incr_versions(namespaces: Iterable[str]) -> None:
     client = redis.get_client(write=True)
     if _incr_script is None:
         _incr_script = client.register_script(_INCR_VERSIONS_LUA)
-    _incr_script(
-        keys=[cache.make_key(_version_key(namespace)) for namespace in namespaces],
-        args=[time.time_ns() // 1000],
-        client=client,
-    )
+    keys, args = _incr_versions_args(namespaces)
+    _incr_script(keys=keys, args=args, client=client)
+
+
+def _incr_versions_args(namespaces: list[str]) -> tuple[list[str], list[int]]:
+    """The keys and arguments of ``_INCR_VERSIONS_LUA`` for ``namespaces``."""
+    return [cache.make_key(_version_key(namespace)) for namespace in namespaces], [time.time_ns() // 1000]
 
 
 def _usable() -> bool:
@@ -170,17 +172,17 @@ def _flush_into(pipeline: Any) -> redis_pipeline.Done | None:
     namespaces = sorted(changed_here)
 
     def done(answers: Sequence[Any] | Exception) -> None:
-        failure = answers if isinstance(answers, Exception) else answers[0]
+        failure = redis_pipeline.only_answer(answers)
         if isinstance(failure, Exception):
             _pending.update(namespaces)
             mark_failed(failure)
 
     try:
-        keys = [cache.make_key(_version_key(namespace)) for namespace in namespaces]
+        keys, args = _incr_versions_args(namespaces)
     except Exception as exc:
         done(exc)
         return None
-    pipeline.eval(_INCR_VERSIONS_LUA, len(keys), *keys, time.time_ns() // 1000)
+    pipeline.eval(_INCR_VERSIONS_LUA, len(keys), *keys, *args)
     return done
 
 
@@ -243,16 +245,19 @@ def _found(namespace: str, digest: str, answer: list[Any]) -> tuple[str, Any] | 
     return key, _redis().decode(answer[1]) if len(answer) > 1 else None
 
 
+def _versioned_get_args(namespace: str, digest: str) -> tuple[list[str], list[str]]:
+    """The keys and arguments of ``_VERSIONED_GET_LUA`` for one entry."""
+    return [cache.make_key(_version_key(namespace))], [cache.make_key(f"{namespace}:"), f":{digest}"]
+
+
 def _lookup(namespace: str, digest: str) -> tuple[str, Any]:
     """The entry's key under the namespace's current version, and the entry
     (None on a miss)."""
     redis = _redis()
     if redis is not None:
         client = redis.get_client(write=False)
-        answer = _versioned_get_script(client)(
-            keys=[cache.make_key(_version_key(namespace))], args=[cache.make_key(f"{namespace}:"), f":{digest}"],
-            client=client,
-        )  # fmt: skip
+        keys, args = _versioned_get_args(namespace, digest)
+        answer = _versioned_get_script(client)(keys=keys, args=args, client=client)
         if found := _found(namespace, digest, answer):
             return found
     key = f"{namespace}:{version(namespace)}:{digest}"
@@ -282,12 +287,11 @@ def look_up_ahead(namespace: str, parts: tuple[Any, ...]) -> None:
     digest = _digest(parts)
 
     def prepare(pipeline: Any) -> redis_pipeline.Done:
-        script = _versioned_get_script(redis.get_client(write=False))
-        version_key, prefix = cache.make_key(_version_key(namespace)), cache.make_key(f"{namespace}:")
-        pipeline.evalsha(script.sha, 1, version_key, prefix, f":{digest}")
+        keys, args = _versioned_get_args(namespace, digest)
+        pipeline.evalsha(_versioned_get_script(redis.get_client(write=False)).sha, len(keys), *keys, *args)
 
         def done(answers: Sequence[Any] | Exception) -> None:
-            answer = answers if isinstance(answers, Exception) else answers[0]
+            answer = redis_pipeline.only_answer(answers)
             if not isinstance(answer, Exception):  # else cached() looks it up itself
                 _ahead.answer = (namespace, digest, answer)
 

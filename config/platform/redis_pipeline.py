@@ -105,6 +105,12 @@ def take_riders() -> list[Prepare]:
 # --- The round trip ---------------------------------------------------------------
 
 
+def only_answer(answers: Sequence[Any] | Exception) -> Any:
+    """For a subsystem that queued one command: its answer (which may be the
+    exception Redis gave it), or the exception that failed the round trip."""
+    return answers if isinstance(answers, Exception) else answers[0]
+
+
 def _client() -> Any:
     from django_redis import get_redis_connection
 
